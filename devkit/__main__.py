@@ -1,0 +1,239 @@
+"""python -m devkit demo | scenario FILE | invoke EVENT.json
+
+demo      plays devkit/demo/scenario.yaml: the README's first command.
+scenario  plays a scenario file (YAML or JSON) against a seeded local registry.
+invoke    plays one event file, like `sam local invoke -e`, and prints the response.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .receiver import ResponseReceiver
+from .registry import LocalRegistry, SeedError, load_document
+from .runner import Lifecycle, Played, ScenarioError, invoke, load_scenario, play_step
+
+DEMO = Path(__file__).resolve().parent / "demo"
+DEFAULT_SEED = DEMO / "registry.yaml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m devkit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="play the demo lifecycle")
+    scenario = commands.add_parser("scenario", help="play a scenario file")
+    scenario.add_argument("file")
+    one = commands.add_parser("invoke", help="play one event file")
+    one.add_argument("file")
+    for command in (scenario, one):
+        command.add_argument("--seed", default=None, help="registry seed file (default: the demo's)")
+    for command in (scenario, one, commands.choices["demo"]):
+        command.add_argument("--port", type=int, default=0, help="registry port (default: a free one)")
+        command.add_argument("--warm", action="store_true", help="invoke in this process, not a fresh one")
+    args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    try:
+        if args.command == "invoke":
+            return _invoke(Path(args.file), args.seed, args.port, not args.warm)
+        path = DEMO / "scenario.yaml" if args.command == "demo" else Path(args.file)
+        return _scenario(path, getattr(args, "seed", None), args.port, not args.warm)
+    except (ScenarioError, SeedError, OSError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _scenario(path: Path, seed: str | None, port: int, cold: bool) -> int:
+    scenario = load_scenario(path)
+    seed_path = Path(seed) if seed else _seed_of(scenario, path)
+    registry = LocalRegistry(port=port).start()
+    receiver = ResponseReceiver().start()
+    try:
+        labels = registry.seed(seed_path)
+        lifecycle = Lifecycle(registry, receiver, labels, cold=cold)
+        print(
+            f"Scenario {scenario.get('name', path.name)}: {len(scenario['steps'])} steps, "
+            f"registry {registry.endpoint} seeded from {seed_path}\n"
+        )
+        for number, step in enumerate(scenario["steps"], 1):
+            before = len(lifecycle.played)
+            title = step.get("title") or next(
+                k for k in ("create", "update", "delete", "pipeline") if k in step
+            )
+            print(f"== Step {number}: {title}")
+            play_step(lifecycle, step)
+            for played in lifecycle.played[before:]:
+                _print_played(played)
+            if "pipeline" in step:
+                print("   (the pipeline edited the package directly)")
+            for arn in _packages_touched(lifecycle, before, step):
+                _print_package(lifecycle, arn)
+            print()
+        lost = lifecycle.lost_keys()
+        print("== Check: metadata the stack never declared")
+        print("   " + ("none lost or changed" if not lost else "LOST: " + "; ".join(lost)))
+        for failure in lifecycle.failures:
+            print(f"   FAILED CHECK: {failure}")
+        ok = not lost and not lifecycle.failures
+        print("\n" + ("All checks held." if ok else "Some checks failed."))
+        return 0 if ok else 1
+    finally:
+        receiver.stop()
+        registry.stop()
+
+
+def _invoke(path: Path, seed: str | None, port: int, cold: bool) -> int:
+    event = _load_event(path)
+    registry = LocalRegistry(port=port).start()
+    receiver = ResponseReceiver().start()
+    try:
+        registry.seed(Path(seed) if seed else DEFAULT_SEED)
+        arn = _event_arn(event)
+        if arn is not None and not registry_holds(registry, arn[1]):
+            raise ScenarioError(f"{path}: {arn[0]}: {arn[1]} is not in the local registry")
+        request_id = event.get("RequestId", "event")
+        event["ResponseURL"] = receiver.url(f"/{event.get('LogicalResourceId', 'Resource')}/{request_id}")
+        invoke(event, registry, receiver, cold=cold)
+        bodies = receiver.bodies()
+        if not bodies:
+            print("No response was sent.")
+            return 1
+        _print_played(Played(str(event.get("RequestType", "?")).lower(), event, bodies[-1]))
+        if arn is not None:
+            _print_state(registry, arn[1])
+        return 0 if bodies[-1].get("Status") == "SUCCESS" else 1
+    finally:
+        receiver.stop()
+        registry.stop()
+
+
+def _load_event(path: Path) -> dict[str, Any]:
+    try:
+        event = load_document(path)
+    except SeedError as error:
+        raise ScenarioError(str(error)) from None
+    for name in ("RequestType", "RequestId", "StackId", "LogicalResourceId"):
+        if not isinstance(event.get(name), str) or not event[name]:
+            raise ScenarioError(f"{path}: field '{name}' is missing or not a string")
+    if event["RequestType"] in ("Update", "Delete") and not isinstance(event.get("PhysicalResourceId"), str):
+        raise ScenarioError(
+            f"{path}: field 'PhysicalResourceId' is missing (a {event['RequestType']} needs it)"
+        )
+    if event["RequestType"] == "Update" and not isinstance(event.get("OldResourceProperties"), Mapping):
+        raise ScenarioError(f"{path}: field 'OldResourceProperties' is missing (an Update needs it)")
+    if event["RequestType"] != "Delete" and not isinstance(event.get("ResourceProperties"), Mapping):
+        raise ScenarioError(f"{path}: field 'ResourceProperties' is missing or not a map")
+    return event
+
+
+def _event_arn(event: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The package the event acts on, when it names one the handler would call."""
+    physical = event.get("PhysicalResourceId")
+    if event["RequestType"] == "Delete":
+        return (
+            ("PhysicalResourceId", physical)
+            if isinstance(physical, str) and ":model-package/" in physical
+            else None
+        )
+    arn = (event.get("ResourceProperties") or {}).get("ModelPackageArn")
+    return (
+        ("ResourceProperties.ModelPackageArn", arn)
+        if isinstance(arn, str) and ":model-package/" in arn
+        else None
+    )
+
+
+def registry_holds(registry: LocalRegistry, arn: str) -> bool:
+    try:
+        registry.client().describe_model_package(ModelPackageName=arn)
+    except Exception:  # noqa: BLE001 - any refusal means the registry lacks it
+        return False
+    return True
+
+
+def _seed_of(scenario: Mapping[str, Any], path: Path) -> Path:
+    seed = scenario.get("registry")
+    return (path.parent / str(seed)) if seed else DEFAULT_SEED
+
+
+def _packages_touched(lifecycle: Lifecycle, before: int, step: Mapping[str, Any]) -> list[str]:
+    arns: list[str] = []
+    if "pipeline" in step:
+        arns.append(
+            lifecycle.labels.get(str(step["pipeline"].get("package")), str(step["pipeline"].get("package")))
+        )
+    for played in lifecycle.played[before:]:
+        for candidate in (
+            played.event.get("PhysicalResourceId"),
+            played.event.get("ResourceProperties", {}).get("ModelPackageArn"),
+        ):
+            if isinstance(candidate, str) and ":model-package/" in candidate and candidate not in arns:
+                arns.append(candidate)
+    return arns
+
+
+def _print_played(played: Played) -> None:
+    response = played.response or {}
+    rows = [
+        ("Event", played.label),
+        ("Status", played.status),
+        ("PhysicalResourceId", response.get("PhysicalResourceId", "")),
+        ("Reason", response.get("Reason") or "-"),
+        (
+            "Data",
+            ", ".join(
+                f"{k}={v}"
+                for k, v in (response.get("Data") or {}).items()
+                if k in ("ModelApprovalStatus", "ModelPackageVersion", "ModelPackageStatus")
+            )
+            or "-",
+        ),
+    ]
+    for name, value in rows:
+        wrapped = textwrap.wrap(str(value), 90) or [""]
+        print(f"   {name:<20}{wrapped[0]}")
+        for line in wrapped[1:]:
+            print(f"   {'':<20}{line}")
+
+
+def _print_package(lifecycle: Lifecycle, arn: str) -> None:
+    managed = set((lifecycle.properties or {}).get("CustomerMetadataProperties") or {})
+    if lifecycle.properties and lifecycle.properties.get("ModelPackageArn") != arn:
+        managed = set()
+    _print_state(lifecycle.registry, arn, managed)
+
+
+def _print_state(registry: LocalRegistry, arn: str, managed: set[str] | None = None) -> None:
+    try:
+        live = registry.client().describe_model_package(ModelPackageName=arn)
+    except Exception:  # noqa: BLE001
+        print(f"   package {arn}: not in the registry")
+        return
+    if managed is None:
+        managed = set()
+    name = arn.rpartition(":model-package/")[2]
+    print(
+        f"   package {name:<13}approval {live.get('ModelApprovalStatus', '-')}, "
+        f"status {live.get('ModelPackageStatus', '-')}"
+    )
+    metadata = live.get("CustomerMetadataProperties") or {}
+    for key in sorted(metadata):
+        mark = "*" if key in managed else " "
+        print(f"     {mark} {key} = {json.dumps(metadata[key])}")
+    extras = [k for k in ("ModelCard", "ModelLifeCycle", "AdditionalInferenceSpecifications") if k in live]
+    if extras:
+        print(f"       also: {', '.join(extras)}")
+    if managed:
+        print("     (* managed by the stack)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

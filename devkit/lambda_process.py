@@ -1,0 +1,46 @@
+"""Invoke handler/app.py:lambda_handler as Lambda would, in this (fresh) process:
+the event on standard input, a context whose remaining time counts down from
+--timeout-ms. Its result, one JSON line, goes to the file named by --result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+
+
+class LambdaContext:
+    """The parts of Lambda's context object that the handler reads."""
+
+    function_name = "model-package-resource"
+    memory_limit_in_mb = 256
+
+    def __init__(self, timeout_ms: int) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._ends = time.monotonic() + timeout_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._ends - time.monotonic()) * 1000), 0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timeout-ms", type=int, default=60_000)
+    parser.add_argument("--result", required=True)
+    args = parser.parse_args()
+    event = json.loads(sys.stdin.read())
+    context = LambdaContext(args.timeout_ms)
+    handler_dir = Path(__file__).resolve().parent.parent / "handler"
+    sys.path.insert(0, str(handler_dir))
+    from app import lambda_handler
+
+    result = lambda_handler(event, context)
+    Path(args.result).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,304 @@
+"""Play CloudFormation's events through the real handler, as CloudFormation would
+send them, against the local registry and a real HTTPS ResponseURL receiver.
+
+A scenario is a sequence of stack operations on one resource's properties; the
+runner plays the events CloudFormation sends for each (a failed Update is followed
+by its rollback, a replacement by the Delete of the old package, a failed Create
+by the Delete of its id), prints the response and the package after each step,
+and checks that no metadata key the stack never declared was lost or changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .receiver import ResponseReceiver
+from .registry import LocalRegistry, SeedError, load_document
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_TOKEN = "arn:aws:lambda:eu-west-1:123456789012:function:model-package-resource"
+STACK_ID = (
+    "arn:aws:cloudformation:eu-west-1:123456789012:stack/local-demo/00000000-0000-4000-8000-000000000000"
+)
+OPERATIONS = ("create", "update", "delete", "pipeline")
+
+
+class ScenarioError(ValueError):
+    """A scenario or event that cannot be played; one line naming file and field."""
+
+
+@dataclass
+class Played:
+    """One event and what came of it."""
+
+    label: str
+    event: dict[str, Any]
+    response: dict[str, Any] | None
+    logs: str = ""
+
+    @property
+    def status(self) -> str:
+        return str(self.response.get("Status")) if self.response else "NO RESPONSE"
+
+
+@dataclass
+class Lifecycle:
+    """CloudFormation's view of one custom resource, and the runner's record."""
+
+    registry: LocalRegistry
+    receiver: ResponseReceiver
+    labels: Mapping[str, str] = field(default_factory=dict)
+    cold: bool = True
+    timeout_ms: int = 60_000
+    logical_id: str = "ApproveModel"
+    properties: dict[str, Any] | None = None
+    physical_id: str | None = None
+    declared: set[str] = field(default_factory=set)
+    played: list[Played] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    # Undeclared metadata as the pipeline left it: ARN -> key -> value.
+    others: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for arn in self.labels.values():
+            self.others[arn] = dict(self.metadata(arn))
+
+    # --- CloudFormation's events ---------------------------------------------
+
+    def create(
+        self, properties: Mapping[str, Any], expect: str = "SUCCESS", redeliver: bool = False
+    ) -> Played:
+        props = self._resolve(properties)
+        played = self._send("Create", props, redeliver=redeliver)
+        self._expect(played, expect)
+        if played.status == "SUCCESS":
+            self.properties, self.physical_id = props, str(played.response["PhysicalResourceId"])  # type: ignore[index]
+        else:
+            failed_id = str((played.response or {}).get("PhysicalResourceId", "")) or None
+            self._send("Delete", props, physical_id=failed_id, label="delete (after the failed create)")
+        return played
+
+    def update(
+        self, properties: Mapping[str, Any], expect: str = "SUCCESS", redeliver: bool = False
+    ) -> Played:
+        if self.properties is None:
+            raise ScenarioError("update: the resource has not been created")
+        old, new = self.properties, self._resolve(properties)
+        played = self._send("Update", new, old=old, physical_id=self.physical_id, redeliver=redeliver)
+        self._expect(played, expect)
+        if played.status == "SUCCESS":
+            new_id = str(played.response["PhysicalResourceId"])  # type: ignore[index]
+            old_id, self.properties, self.physical_id = self.physical_id, new, new_id
+            if new_id != old_id:
+                self._send("Delete", old, physical_id=old_id, label="delete (old package, after replacement)")
+        else:
+            rollback = self._send(
+                "Update", old, old=new, physical_id=self.physical_id, label="update (rollback)"
+            )
+            self._expect(rollback, "SUCCESS")
+        return played
+
+    def delete(self, expect: str = "SUCCESS", redeliver: bool = False) -> Played:
+        if self.properties is None:
+            raise ScenarioError("delete: the resource has not been created")
+        played = self._send("Delete", self.properties, physical_id=self.physical_id, redeliver=redeliver)
+        self._expect(played, expect)
+        self.properties = None
+        return played
+
+    def pipeline(
+        self,
+        package: str,
+        set_: Mapping[str, str] | None = None,
+        remove: list[str] | None = None,
+        approval: str | None = None,
+    ) -> None:
+        """Someone else (the pipeline) edits the package directly."""
+        arn = self.labels.get(package, package)
+        request: dict[str, Any] = {"ModelPackageArn": arn}
+        if set_:
+            request["CustomerMetadataProperties"] = {str(k): str(v) for k, v in set_.items()}
+        if remove:
+            request["CustomerMetadataPropertiesToRemove"] = list(remove)
+        if approval:
+            request["ModelApprovalStatus"] = approval
+        self.registry.client().update_model_package(**request)
+        others = self.others.setdefault(arn, {})
+        for key, value in (set_ or {}).items():
+            others[str(key)] = str(value)
+        for key in remove or []:
+            others.pop(key, None)
+
+    # --- checks ----------------------------------------------------------------
+
+    def metadata(self, arn: str) -> dict[str, str]:
+        return dict(self.describe(arn).get("CustomerMetadataProperties") or {})
+
+    def describe(self, arn: str) -> dict[str, Any]:
+        try:
+            return dict(self.registry.client().describe_model_package(ModelPackageName=arn))
+        except Exception:  # noqa: BLE001 - a package the registry lacks has no state
+            return {}
+
+    def lost_keys(self) -> list[str]:
+        """Keys the stack never declared whose value is no longer the one that
+        others left."""
+        lost = []
+        for arn, others in self.others.items():
+            live = self.metadata(arn)
+            for key, value in others.items():
+                if key not in self.declared and live.get(key) != value:
+                    lost.append(f"{arn.rpartition(':')[2]}: {key} (was {value!r}, now {live.get(key)!r})")
+        return lost
+
+    def _expect(self, played: Played, expect: str) -> None:
+        if played.status != expect:
+            reason = (played.response or {}).get("Reason", "")
+            self.failures.append(f"{played.label}: expected {expect}, got {played.status} {reason}".strip())
+
+    # --- events ------------------------------------------------------------------
+
+    def _resolve(self, properties: Mapping[str, Any]) -> dict[str, Any]:
+        props = {"ServiceToken": SERVICE_TOKEN, "ServiceTimeout": "300", **properties}
+        arn = props.get("ModelPackageArn")
+        if isinstance(arn, str):
+            props["ModelPackageArn"] = self.labels.get(arn, arn)
+        for name in ("CustomerMetadataProperties", "CustomerMetadataPropertiesToRemove"):
+            value = props.get(name)
+            if isinstance(value, (dict, list)):
+                self.declared.update(str(k) for k in value)
+        return props
+
+    def _send(
+        self,
+        request_type: str,
+        properties: Mapping[str, Any],
+        *,
+        old: Mapping[str, Any] | None = None,
+        physical_id: str | None = None,
+        label: str | None = None,
+        redeliver: bool = False,
+    ) -> Played:
+        request_id = str(uuid.uuid4())
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": SERVICE_TOKEN,
+            "ResponseURL": self.receiver.url(f"/{self.logical_id}/{request_id}"),
+            "StackId": STACK_ID,
+            "RequestId": request_id,
+            "LogicalResourceId": self.logical_id,
+            "ResourceType": "Custom::ModelPackage",
+            "ResourceProperties": dict(properties),
+        }
+        if old is not None:
+            event["OldResourceProperties"] = dict(old)
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        played = self.play(event, label or request_type.lower())
+        if redeliver:
+            again = self.play(event, f"{played.label} (redelivered)")
+            if again.status != played.status:
+                self.failures.append(f"{again.label}: {again.status}, first delivery {played.status}")
+        return played
+
+    def play(self, event: dict[str, Any], label: str) -> Played:
+        """One invocation; the response is what reached the receiver."""
+        before = len(self.receiver.received)
+        logs = invoke(event, self.registry, self.receiver, cold=self.cold, timeout_ms=self.timeout_ms)
+        bodies = self.receiver.bodies()[before:]
+        if len(bodies) > 1:
+            self.failures.append(f"{label}: {len(bodies)} responses for one invocation")
+        played = Played(label, event, bodies[-1] if bodies else None, logs)
+        self.played.append(played)
+        return played
+
+
+def invoke(
+    event: Mapping[str, Any],
+    registry: LocalRegistry,
+    receiver: ResponseReceiver,
+    *,
+    cold: bool = True,
+    timeout_ms: int = 60_000,
+) -> str:
+    """Invoke the handler: in a fresh process (cold start) or in this one. Returns
+    what the handler logged."""
+    environment = {**registry.environment(), **receiver.environment(), "POWERTOOLS_DEV": "false"}
+    if not cold:
+        os.environ.update(environment)
+        sys.path.insert(0, str(ROOT / "handler"))
+        from app import lambda_handler
+
+        from .lambda_process import LambdaContext
+
+        lambda_handler(dict(event), LambdaContext(timeout_ms))
+        return ""
+    with tempfile.NamedTemporaryFile(suffix=".json") as result:
+        completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "devkit.lambda_process",
+                "--timeout-ms",
+                str(timeout_ms),
+                "--result",
+                result.name,
+            ],
+            input=json.dumps(event),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, **environment},
+            timeout=timeout_ms / 1000 + 30,
+            check=False,
+        )
+    if completed.returncode != 0:
+        tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"the handler's process exited {completed.returncode}: {tail[0]}")
+    return completed.stdout + completed.stderr
+
+
+def load_scenario(path: str | Path) -> dict[str, Any]:
+    try:
+        scenario = load_document(path)
+    except SeedError as error:
+        raise ScenarioError(str(error)) from None
+    steps = scenario.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ScenarioError(f"{path}: field 'steps' must be a non-empty list")
+    for i, step in enumerate(steps):
+        if not isinstance(step, Mapping):
+            raise ScenarioError(f"{path}: field 'steps[{i}]' must be a map")
+        operations = [op for op in OPERATIONS if op in step]
+        if len(operations) != 1:
+            raise ScenarioError(f"{path}: field 'steps[{i}]' needs exactly one of {', '.join(OPERATIONS)}")
+        body = step[operations[0]]
+        if operations[0] in ("create", "update") and not isinstance(body, Mapping):
+            raise ScenarioError(f"{path}: field 'steps[{i}].{operations[0]}' must be a map of properties")
+        if step.get("expect", "SUCCESS") not in ("SUCCESS", "FAILED"):
+            raise ScenarioError(f"{path}: field 'steps[{i}].expect' must be SUCCESS or FAILED")
+    return scenario
+
+
+def play_step(lifecycle: Lifecycle, step: Mapping[str, Any]) -> None:
+    expect, redeliver = str(step.get("expect", "SUCCESS")), bool(step.get("redeliver", False))
+    if "create" in step:
+        lifecycle.create(step["create"], expect, redeliver)
+    elif "update" in step:
+        lifecycle.update(step["update"], expect, redeliver)
+    elif "delete" in step:
+        lifecycle.delete(expect, redeliver)
+    else:
+        edit = step["pipeline"]
+        lifecycle.pipeline(
+            str(edit.get("package")), edit.get("set"), edit.get("remove"), edit.get("approval")
+        )

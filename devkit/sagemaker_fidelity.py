@@ -1,0 +1,213 @@
+"""Make moto's SageMaker model registry behave as SageMaker does for
+UpdateModelPackage and DescribeModelPackage. Shared by the integration tests and
+the local registry; no fork of moto, only these corrections.
+
+moto 5.2.5's update_model_package, compared with SageMaker's:
+- replaces CustomerMetadataProperties instead of merging into it;
+- erases the approval status, approval description and additional inference
+  specifications that a call omits;
+- ignores InferenceSpecification, SourceUri, ModelCard, ModelLifeCycle,
+  ModelPackageRegistrationType and ClientToken (and describe never returns the
+  first five);
+- crashes (HTTP 500) on a call that only removes metadata keys.
+`tests/integration/test_moto_canary.py` fails when a moto upgrade changes any of
+this raw behaviour, so that these corrections can be revisited.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+MAX_METADATA_KEYS = 50
+MAX_SPECIFICATIONS = 15
+# Fields that moto's model package object does not keep, kept here per ARN.
+EXTRA_FIELDS = (
+    "InferenceSpecification",
+    "SourceUri",
+    "ModelCard",
+    "ModelLifeCycle",
+    "ModelPackageRegistrationType",
+)
+
+
+class SageMakerRefusal(Exception):
+    """What SageMaker answers with a ValidationException or ConflictException."""
+
+    def __init__(self, message: str, code: str = "ValidationException") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def apply_update(package: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+    """SageMaker's UpdateModelPackage on a DescribeModelPackage-shaped dict: the
+    package as the call leaves it, or SageMakerRefusal. Pure."""
+    result = copy.deepcopy(dict(package))
+    to_set = request.get("CustomerMetadataProperties")
+    to_remove = request.get("CustomerMetadataPropertiesToRemove") or []
+    if to_set is not None and not to_set:
+        raise SageMakerRefusal("CustomerMetadataProperties must have at least 1 entry")
+    if both := sorted(set(to_set or {}) & set(to_remove)):
+        raise SageMakerRefusal(f"keys both added and removed: {both}")
+    if "SourceUri" in request and "InferenceSpecification" in request:
+        raise SageMakerRefusal("SourceUri cannot be updated with InferenceSpecification")
+    card = request.get("ModelCard")
+    if card is not None:
+        if "ModelCardContent" in card and "ModelCardStatus" in card:
+            raise SageMakerRefusal("ModelCardStatus cannot be updated with ModelCardContent")
+        live_card = result.get("ModelCard") or {}
+        if "ModelCardContent" in card and live_card.get("ModelCardStatus") == "Archived":
+            raise SageMakerRefusal("Model Card is in Archived state")
+        result["ModelCard"] = {**live_card, **card}
+    metadata = dict(result.get("CustomerMetadataProperties") or {})
+    metadata.update(to_set or {})
+    for key in to_remove:
+        metadata.pop(key, None)
+    if len(metadata) > MAX_METADATA_KEYS:
+        raise SageMakerRefusal(f"a package holds at most {MAX_METADATA_KEYS} metadata keys")
+    if metadata or "CustomerMetadataProperties" in result:
+        result["CustomerMetadataProperties"] = metadata
+    specs = list(result.get("AdditionalInferenceSpecifications") or [])
+    names = {s["Name"] for s in specs}
+    for spec in request.get("AdditionalInferenceSpecificationsToAdd") or []:
+        if spec["Name"] in names:
+            raise SageMakerRefusal(f"additional inference specification {spec['Name']} already exists")
+        names.add(spec["Name"])
+        specs.append(spec)
+    if len(specs) > MAX_SPECIFICATIONS:
+        raise SageMakerRefusal(f"a package holds at most {MAX_SPECIFICATIONS} additional specifications")
+    if specs:
+        result["AdditionalInferenceSpecifications"] = specs
+    for name in ("ModelApprovalStatus", "ApprovalDescription", *EXTRA_FIELDS):
+        if name in request and name != "ModelCard":
+            result[name] = request[name]
+    return result
+
+
+class _State:
+    """Per-ARN state that moto's objects do not hold."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.extra: dict[str, dict[str, Any]] = {}
+        self.ready_at: dict[str, float] = {}
+        self.status: dict[str, str] = {}
+        self.tokens: dict[str, str] = {}
+        self.update_calls = 0
+        self.describe_calls = 0
+
+
+STATE = _State()
+_originals: dict[str, Any] = {}
+
+
+def set_status(arn: str, status: str, *, for_seconds: float | None = None) -> None:
+    """Give a package a ModelPackageStatus (Pending, InProgress, Failed, Deleting);
+    with for_seconds, it turns Completed once they have passed."""
+    with STATE.lock:
+        STATE.status[arn] = status
+        if for_seconds is None:
+            STATE.ready_at.pop(arn, None)
+        else:
+            STATE.ready_at[arn] = time.monotonic() + for_seconds
+
+
+def reset() -> None:
+    with STATE.lock:
+        STATE.extra.clear()
+        STATE.ready_at.clear()
+        STATE.status.clear()
+        STATE.tokens.clear()
+        STATE.update_calls = 0
+        STATE.describe_calls = 0
+
+
+def install() -> None:
+    """Patch moto's SageMaker model packages in this process (idempotent)."""
+    if _originals:
+        return
+    from moto.sagemaker import models, responses
+    from moto.sagemaker.exceptions import ConflictException, ValidationError
+
+    original_describe = models.ModelPackage.gen_response_object
+    original_describe_call = responses.SageMakerResponse.describe_model_package
+
+    def gen_response_object(self: Any) -> dict[str, Any]:
+        response = original_describe(self)
+        with STATE.lock:
+            response.update(copy.deepcopy(STATE.extra.get(self.arn, {})))
+            status = STATE.status.get(self.arn)
+            if status is not None:
+                ready_at = STATE.ready_at.get(self.arn)
+                if ready_at is not None and time.monotonic() >= ready_at:
+                    STATE.status.pop(self.arn, None)
+                    STATE.ready_at.pop(self.arn, None)
+                else:
+                    response["ModelPackageStatus"] = status
+        return response
+
+    def describe_model_package(self: Any) -> Any:
+        with STATE.lock:
+            STATE.describe_calls += 1
+        return original_describe_call(self)
+
+    def update_model_package(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        request = json.loads(self.body or "{}")
+        with STATE.lock:
+            STATE.update_calls += 1
+        arn = request.get("ModelPackageArn", "")
+        backend = self.sagemaker_backend
+        name = backend.model_package_name_mapping.get(arn, arn)
+        package = backend.model_packages.get(name)
+        if package is None:
+            raise ValidationError(f"ModelPackage {arn} does not exist.")
+        token = request.pop("ClientToken", None)
+        fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        with STATE.lock:
+            if token is not None and STATE.tokens.get(token) == fingerprint:
+                return ActionResult({"ModelPackageArn": package.arn})  # idempotent replay
+        live = package.gen_response_object()
+        try:
+            updated = apply_update(live, request)
+        except SageMakerRefusal as refusal:
+            if refusal.code == "ConflictException":
+                raise ConflictException(str(refusal)) from refusal
+            raise ValidationError(str(refusal)) from refusal
+        if "ModelApprovalStatus" in request:
+            package.set_model_approval_status(updated["ModelApprovalStatus"])
+        package.approval_description = updated.get("ApprovalDescription")
+        package.customer_metadata_properties = updated.get("CustomerMetadataProperties")
+        package.additional_inference_specifications = updated.get("AdditionalInferenceSpecifications")
+        with STATE.lock:
+            STATE.extra[package.arn] = {k: updated[k] for k in EXTRA_FIELDS if k in updated}
+            if token is not None:
+                STATE.tokens[token] = fingerprint
+        package.modifications_done()
+        return ActionResult({"ModelPackageArn": package.arn})
+
+    _originals.update(
+        gen_response_object=original_describe,
+        describe_model_package=original_describe_call,
+        update_model_package=responses.SageMakerResponse.update_model_package,
+    )
+    models.ModelPackage.gen_response_object = gen_response_object  # type: ignore[method-assign]
+    responses.SageMakerResponse.describe_model_package = describe_model_package  # type: ignore[method-assign]
+    responses.SageMakerResponse.update_model_package = update_model_package  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Restore moto's own behaviour (the canary tests look at it)."""
+    from moto.sagemaker import models, responses
+
+    if not _originals:
+        return
+    models.ModelPackage.gen_response_object = _originals.pop("gen_response_object")  # type: ignore[method-assign]
+    responses.SageMakerResponse.describe_model_package = _originals.pop("describe_model_package")  # type: ignore[method-assign]
+    responses.SageMakerResponse.update_model_package = _originals.pop("update_model_package")  # type: ignore[method-assign]

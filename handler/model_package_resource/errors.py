@@ -1,0 +1,55 @@
+"""Domain errors. Each carries the cause, the property path and the detail, so that
+the FAILED Reason can put the cause first and name the path."""
+
+from __future__ import annotations
+
+
+class ResourceError(Exception):
+    """A failure that the resource reports to CloudFormation as FAILED."""
+
+    cause = "Error"
+
+    def __init__(self, detail: str, path: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.path = path
+
+    def __str__(self) -> str:
+        where = f" at {self.path}" if self.path else ""
+        return f"{self.cause}{where}: {self.detail}"
+
+
+class InvalidProperty(ResourceError):
+    cause = "Invalid property"
+
+
+class UnknownProperty(ResourceError):
+    cause = "Unknown property"
+
+
+class InvalidEvent(ResourceError):
+    cause = "Invalid event"
+
+
+class MetadataConflict(ResourceError):
+    cause = "Metadata conflict"
+
+
+class SpecificationConflict(ResourceError):
+    cause = "Inference specification conflict"
+
+
+class PackageNotFound(ResourceError):
+    cause = "Model package not found"
+
+
+class PackageUnavailable(ResourceError):
+    cause = "Model package unavailable"
+
+
+class SageMakerError(ResourceError):
+    cause = "SageMaker error"
+
+
+class TimedOut(ResourceError):
+    cause = "Timed out"

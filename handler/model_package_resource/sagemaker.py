@@ -1,0 +1,116 @@
+"""The one module that talks to SageMaker: a client per region (made on first use,
+cached), describe, update, and waiting for a package that is still being made.
+Service errors become domain errors."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from .errors import PackageNotFound, PackageUnavailable, SageMakerError, TimedOut
+from .plan import UNUSABLE, WAITING, package_status
+from .service_model import session
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
+
+    from .deadline import Deadline
+
+# Bounded: a call gives up after 3 attempts (standard mode backs off between
+# them), each connect within 3 s and each read within 10 s; the deadline check
+# before each call keeps the whole invocation inside the Lambda's time.
+RETRIES = {"mode": "standard", "max_attempts": 3}
+CONNECT_TIMEOUT, READ_TIMEOUT = 3, 10
+POLL_INTERVALS = (1.0, 2.0, 3.0, 5.0)
+_NOT_FOUND_HINTS = ("does not exist", "not found", "cannot be found")
+
+
+@functools.cache
+def client_for(region: str) -> SageMakerClient:
+    """The SageMaker client for a package's region (taken from its ARN, so its
+    partition and endpoint follow). AWS_ENDPOINT_URL_SAGEMAKER, botocore's own
+    setting, points it at a local registry."""
+    from botocore.config import Config
+
+    config = Config(  # type: ignore[call-arg]  # user_agent_appid: newer than the stubs
+        retries=RETRIES,  # type: ignore[arg-type]
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        user_agent_appid="model-package-resource",
+    )
+    return cast("SageMakerClient", session().create_client("sagemaker", region_name=region, config=config))
+
+
+def describe(client: SageMakerClient, arn: str, deadline: Deadline) -> dict[str, Any] | None:
+    """The live package, or None when it does not exist."""
+    deadline.check("DescribeModelPackage")
+    try:
+        response = client.describe_model_package(ModelPackageName=arn)
+    except client.exceptions.ClientError as error:
+        if _is_not_found(error):
+            return None
+        raise _domain_error("DescribeModelPackage", error) from error
+    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
+
+def describe_ready(
+    client: SageMakerClient,
+    arn: str,
+    deadline: Deadline,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """The live package once it is no longer Pending or InProgress, waiting within
+    the invocation's remaining time; a missing, Failed or Deleting one is an error."""
+    for attempt in range(10_000):
+        live = describe(client, arn, deadline)
+        if live is None:
+            raise PackageNotFound(f"{arn} does not exist", "ModelPackageArn")
+        status = package_status(live)
+        if status in UNUSABLE:
+            raise PackageUnavailable(f"the package's status is {status}", "ModelPackageArn")
+        if status not in WAITING:
+            return live
+        pause = POLL_INTERVALS[min(attempt, len(POLL_INTERVALS) - 1)]
+        if deadline.remaining() <= pause:
+            raise TimedOut(
+                f"the package is still {status}; raise ServiceTimeout and the function's "
+                "timeout to wait longer",
+                "ModelPackageArn",
+            )
+        sleep(pause)
+    raise TimedOut("the package never left its waiting state", "ModelPackageArn")
+
+
+def update(client: SageMakerClient, request: Mapping[str, Any], request_id: str, deadline: Deadline) -> None:
+    deadline.check("UpdateModelPackage")
+    try:
+        client.update_model_package(**request, ClientToken=client_token(request_id, request))
+    except client.exceptions.ClientError as error:
+        raise _domain_error("UpdateModelPackage", error) from error
+
+
+def client_token(request_id: str, request: Mapping[str, Any]) -> str:
+    """Derived from the RequestId and the call's content: a redelivered event sends
+    the same token for the same call, and different calls never share one."""
+    content = json.dumps(request, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(f"{request_id}\n{content}".encode()).hexdigest()
+    return digest[:36]
+
+
+def _is_not_found(error: Any) -> bool:
+    info = error.response.get("Error", {})
+    code, message = info.get("Code", ""), info.get("Message", "").lower()
+    return code in ("ResourceNotFound", "ResourceNotFoundException") or (
+        code == "ValidationException" and any(h in message for h in _NOT_FOUND_HINTS)
+    )
+
+
+def _domain_error(operation: str, error: Any) -> SageMakerError | PackageNotFound:
+    if _is_not_found(error):
+        return PackageNotFound(f"{operation}: the package does not exist", "ModelPackageArn")
+    info = error.response.get("Error", {})
+    return SageMakerError(f"{operation} failed: {info.get('Code', 'Error')}: {info.get('Message', '')}")
