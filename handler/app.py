@@ -17,6 +17,7 @@ if __package__ in (None, "") and os.path.dirname(__file__) not in sys.path:
     sys.path.insert(0, os.path.dirname(__file__))
 
 from model_package_resource.deadline import Deadline
+from model_package_resource.errors import ResourceError, TimedOut
 from model_package_resource.events import Invocation, Outcome
 from model_package_resource.logs import audit_request, logger
 from model_package_resource.respond import put_response
@@ -56,7 +57,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     reason = ""
     if outcome.status == "FAILED":
         reason = reason_for(outcome.error) if outcome.error else "Failed"
-        logger.error("Event failed", extra={"reason": reason}, exc_info=outcome.error)
+        # A domain error says all in its reason; anything else gets its traceback.
+        unexpected = outcome.error if not isinstance(outcome.error, ResourceError) else None
+        logger.error("Event failed", extra={"reason": reason}, exc_info=unexpected)
     for warning in outcome.warnings:
         logger.warning(warning)
     body = build_body(event, outcome.status, outcome.physical_resource_id, reason=reason, data=outcome.data)
@@ -91,8 +94,6 @@ def _run_within(invocation: Invocation, deadline: Deadline) -> Outcome:
     if result:
         return result[0]
     deadline.cancelled.set()
-    from model_package_resource.errors import TimedOut
-
     return Outcome(
         "FAILED",
         invocation.failure_id(),

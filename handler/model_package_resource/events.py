@@ -51,7 +51,7 @@ class Outcome:
 class Invocation:
     event: Mapping[str, Any]
     deadline: Deadline
-    clients: ClientFactory = sagemaker.client_for
+    clients: ClientFactory | None = None  # default: sagemaker.client_for
     # Called with each request before it is sent: the audit trail.
     on_request: Callable[[Mapping[str, Any]], None] = lambda request: None
     applied: list[dict[str, Any]] = field(default_factory=list)
@@ -69,6 +69,9 @@ class Invocation:
         if isinstance(current, str) and current:
             return current
         return FAILED_CREATE_PREFIX + (self.request_id or "unknown")
+
+    def client(self, region: str) -> SageMakerClient:
+        return (self.clients or sagemaker.client_for)(region)
 
     def run(self) -> Outcome:
         try:
@@ -102,7 +105,7 @@ class Invocation:
             return physical_id, {}  # left by a failed Create: nothing to release
         declared, skipped = salvage_metadata(self.event.get("ResourceProperties", {}))
         self.warnings += [f"not released: {s}" for s in skipped]
-        client = self.clients(package.region)
+        client = self.client(package.region)
         live = sagemaker.describe(client, package.arn, self.deadline)
         if live is None or str(live.get("ModelPackageStatus")) == "Deleting":
             return physical_id, {}
@@ -111,7 +114,7 @@ class Invocation:
         return physical_id, {}
 
     def _converge(self, new: Properties, old: Properties | None) -> tuple[str, dict[str, str]]:
-        client = self.clients(new.package.region)
+        client = self.client(new.package.region)
         live = sagemaker.describe_ready(client, new.package.arn, self.deadline)
         plan = plan_create(new, live) if old is None else plan_update(old, new, live)
         self._apply(client, plan.requests, plan.warnings)

@@ -1,0 +1,47 @@
+"""The one loader of events/ for every test tier, and small shared builders."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn/2"
+OTHER_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn/1"
+
+
+def load_event(name: str, response_url: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """events/NAME.json, with its ResponseURL pointed at a receiver when given."""
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    if response_url is not None:
+        event["ResponseURL"] = response_url
+    event.update(copy.deepcopy(overrides))
+    return event
+
+
+def event_names() -> list[str]:
+    return sorted(p.stem for p in EVENTS.glob("*.json"))
+
+
+class Context:
+    """Lambda's context, as much of it as the handler reads."""
+
+    def __init__(self, remaining_ms: int = 30_000) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+class LogCapture:
+    """The handler's JSON log lines, captured from its Powertools handler."""
+
+    def __init__(self) -> None:
+        import io
+
+        self.stream = io.StringIO()
+
+    def text(self) -> str:
+        return self.stream.getvalue()

@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from model_package_resource.errors import MetadataConflict, SpecificationConflict
+from model_package_resource.plan import Plan, plan_create, plan_delete, plan_update, resource_data
+from model_package_resource.properties import Properties, parse_arn
+
+from devkit.sagemaker_fidelity import apply_update
+from tests.helpers import ARN
+
+PACKAGE = parse_arn(ARN)
+
+
+def declared(metadata: dict[str, str] | None = None, *, overwrite: bool = False, **api: Any) -> Properties:
+    if metadata is not None:
+        api["CustomerMetadataProperties"] = metadata
+    return Properties(package=PACKAGE, api=api, overwrite_existing_metadata=overwrite)
+
+
+def package(metadata: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
+    return {"ModelPackageArn": ARN, "ModelPackageGroupName": "churn", "ModelPackageVersion": 2,
+            "ModelPackageStatus": "Completed", "ModelApprovalStatus": "PendingManualApproval",
+            "CustomerMetadataProperties": dict(metadata or {}), **fields}
+
+
+def spec(name: str, image: str = "img") -> dict[str, Any]:
+    return {"Name": name, "Containers": [{"Image": image}]}
+
+
+def only(plan: Plan) -> dict[str, Any]:
+    assert len(plan.requests) == 1, plan.requests
+    request = dict(plan.requests[0])
+    assert request.pop("ModelPackageArn") == ARN
+    return request
+
+
+# --- Create -------------------------------------------------------------------
+
+def test_create_sends_what_differs_and_leaves_others_keys() -> None:
+    plan = plan_create(declared({"ticket": "CAB-1", "owner": "ml"}, ModelApprovalStatus="Approved"),
+                       package({"owner": "ml", "pipeline": "exec-1"}))
+    assert only(plan) == {"CustomerMetadataProperties": {"ticket": "CAB-1"}, "ModelApprovalStatus": "Approved"}
+
+
+def test_redelivered_create_makes_no_call() -> None:
+    live = package({"ticket": "CAB-1"}, ModelApprovalStatus="Approved")
+    assert plan_create(declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved"), live).requests == []
+
+
+def test_create_refuses_to_take_over_a_key_holding_another_value() -> None:
+    with pytest.raises(MetadataConflict, match="other values on the package: owner, team"):
+        plan_create(declared({"owner": "ml", "team": "x", "ok": "1"}), package({"owner": "ds", "team": "y"}))
+
+
+def test_overwrite_existing_metadata_takes_the_keys_over() -> None:
+    plan = plan_create(declared({"owner": "ml"}, overwrite=True), package({"owner": "ds"}))
+    assert only(plan) == {"CustomerMetadataProperties": {"owner": "ml"}}
+
+
+def test_create_removes_listed_keys_only_where_present() -> None:
+    plan = plan_create(declared(CustomerMetadataPropertiesToRemove=["stale", "absent"]), package({"stale": "1"}))
+    assert only(plan) == {"CustomerMetadataPropertiesToRemove": ["stale"]}
+
+
+# --- Update -------------------------------------------------------------------
+
+def test_update_sets_added_and_changed_keys_and_removes_dropped_ones() -> None:
+    old = declared({"ticket": "CAB-1", "approved-by": "ml", "same": "s"})
+    new = declared({"ticket": "CAB-2", "evaluation": "s3://e", "same": "s"})
+    live = package({"ticket": "CAB-1", "approved-by": "ml", "same": "s", "pipeline": "p"})
+    assert only(plan_update(old, new, live)) == {
+        "CustomerMetadataProperties": {"ticket": "CAB-2", "evaluation": "s3://e"},
+        "CustomerMetadataPropertiesToRemove": ["approved-by"],
+    }
+
+
+def test_update_that_changes_nothing_live_makes_no_call() -> None:
+    old = declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved")
+    new = declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved", ApprovalDescription="d")
+    live = package({"ticket": "CAB-1"}, ModelApprovalStatus="Approved", ApprovalDescription="d")
+    assert plan_update(old, new, live).requests == []
+
+
+def test_dropped_key_changed_by_someone_else_is_left_with_a_warning() -> None:
+    plan = plan_update(declared({"ticket": "CAB-1"}), declared({}), package({"ticket": "CAB-9"}))
+    assert plan.requests == []
+    assert any("ticket" in w for w in plan.warnings)
+
+
+def test_update_checks_ownership_only_for_keys_it_starts_managing() -> None:
+    old = declared({"ticket": "CAB-1"})
+    live = package({"ticket": "edited", "owner": "ds"})
+    # ticket was already managed: drift is corrected
+    assert only(plan_update(old, declared({"ticket": "CAB-1"}), live)) == {
+        "CustomerMetadataProperties": {"ticket": "CAB-1"}}
+    # owner is new to the stack and holds another value: refused
+    with pytest.raises(MetadataConflict, match="owner"):
+        plan_update(old, declared({"ticket": "CAB-1", "owner": "ml"}), live)
+
+
+def test_keys_to_remove_are_removed_again_only_when_the_list_changes() -> None:
+    live = package({"stale": "back", "older": "1"})
+    same = declared(CustomerMetadataPropertiesToRemove=["stale"])
+    assert plan_update(same, same, live).requests == []
+    changed = declared(CustomerMetadataPropertiesToRemove=["stale", "older"])
+    assert only(plan_update(same, changed, live)) == {"CustomerMetadataPropertiesToRemove": ["older", "stale"]}
+
+
+def test_rollback_is_an_update_with_old_and_new_swapped() -> None:
+    before, failed = declared({"ticket": "CAB-1"}), declared({"ticket": "CAB-2", "extra": "x"})
+    live = package({"ticket": "CAB-2", "extra": "x", "pipeline": "p"})  # the failed update had applied
+    assert only(plan_update(failed, before, live)) == {
+        "CustomerMetadataProperties": {"ticket": "CAB-1"}, "CustomerMetadataPropertiesToRemove": ["extra"]}
+
+
+# --- Specifications, splitting ------------------------------------------------------
+
+def test_specifications_are_append_only() -> None:
+    live = package(AdditionalInferenceSpecifications=[{**spec("neo"), "Description": "filled in"}])
+    plan = plan_create(declared(AdditionalInferenceSpecificationsToAdd=[spec("neo"), spec("gpu")]), live)
+    assert only(plan) == {"AdditionalInferenceSpecificationsToAdd": [spec("gpu")]}
+    with pytest.raises(SpecificationConflict) as raised:
+        plan_create(declared(AdditionalInferenceSpecificationsToAdd=[spec("neo", "other")]), live)
+    assert raised.value.path == "AdditionalInferenceSpecificationsToAdd[0]"
+
+
+def test_more_than_fifteen_specifications_in_all_fail() -> None:
+    live = package(AdditionalInferenceSpecifications=[spec(f"s{i}") for i in range(14)])
+    with pytest.raises(SpecificationConflict, match="16"):
+        plan_create(declared(AdditionalInferenceSpecificationsToAdd=[spec("a"), spec("b")]), live)
+
+
+def test_dropped_specification_stays_with_a_warning() -> None:
+    live = package(AdditionalInferenceSpecifications=[spec("neo")])
+    plan = plan_update(declared(AdditionalInferenceSpecificationsToAdd=[spec("neo")]), declared(), live)
+    assert plan.requests == [] and any("neo" in w for w in plan.warnings)
+
+
+def test_source_uri_and_inference_specification_go_in_two_calls() -> None:
+    inference = {"Containers": [{"Image": "new"}]}
+    plan = plan_create(declared(SourceUri="s3://src", InferenceSpecification=inference,
+                                ModelApprovalStatus="Approved"), package())
+    assert [sorted(r) for r in plan.requests] == [
+        ["InferenceSpecification", "ModelApprovalStatus", "ModelPackageArn"], ["ModelPackageArn", "SourceUri"]]
+
+
+@pytest.mark.parametrize(
+    ("live_status", "first", "second"),
+    [("Draft", "ModelCardContent", "ModelCardStatus"), ("Archived", "ModelCardStatus", "ModelCardContent")],
+)
+def test_model_card_content_and_status_are_split_in_an_order_that_works(
+    live_status: str, first: str, second: str
+) -> None:
+    card = {"ModelCardContent": '{"a": 1}', "ModelCardStatus": "Approved"}
+    plan = plan_create(declared(ModelCard=card), package(ModelCard={"ModelCardContent": "{}",
+                                                                    "ModelCardStatus": live_status}))
+    assert [list(r["ModelCard"]) for r in plan.requests] == [[first], [second]]
+
+
+def test_model_card_content_compares_as_json() -> None:
+    live = package(ModelCard={"ModelCardContent": '{"a":1}', "ModelCardStatus": "Draft"})
+    plan = plan_create(declared(ModelCard={"ModelCardContent": '{ "a": 1 }', "ModelCardStatus": "Draft"}), live)
+    assert plan.requests == []
+
+
+# --- Delete, Data ---------------------------------------------------------------
+
+def test_delete_removes_managed_keys_whose_value_is_still_the_declared_one() -> None:
+    plan = plan_delete(ARN, {"ticket": "CAB-1", "edited": "mine", "gone": "x"},
+                       package({"ticket": "CAB-1", "edited": "theirs", "pipeline": "p"}))
+    assert only(plan) == {"CustomerMetadataPropertiesToRemove": ["ticket"]}
+    assert any("edited" in w for w in plan.warnings)
+
+
+def test_data_is_flat_strings_from_the_package_as_the_requests_leave_it() -> None:
+    data = resource_data(package(), [{"ModelApprovalStatus": "Approved"}])
+    assert data == {"ModelPackageArn": ARN, "ModelPackageGroupName": "churn", "ModelPackageVersion": "2",
+                    "ModelApprovalStatus": "Approved", "ModelPackageStatus": "Completed"}
+
+
+# --- Properties of the planner -------------------------------------------------------
+
+KEYS = st.sampled_from(["a", "b", "c", "d", "e", "f"])
+VALUES = st.sampled_from(["1", "2", "3"])
+MAPS = st.dictionaries(KEYS, VALUES, max_size=6)
+
+
+def apply_all(live: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    for request in plan.requests:
+        live = apply_update(live, request)
+    return live
+
+
+@given(old=MAPS, new=MAPS, live=MAPS, overwrite=st.booleans())
+def test_update_planner_properties(old: dict[str, str], new: dict[str, str], live: dict[str, str],
+                                   overwrite: bool) -> None:
+    old_props, new_props = declared(old), declared(new, overwrite=overwrite)
+    before = package(live)
+    try:
+        plan = plan_update(old_props, new_props, before)
+    except MetadataConflict:
+        # refused only when a newly managed key holds another value, and not overwriting
+        assert not overwrite
+        assert any(k not in old and k in live and live[k] != v for k, v in new.items())
+        return
+    touched = set()
+    for request in plan.requests:
+        to_set = set(request.get("CustomerMetadataProperties", {}))
+        to_remove = set(request.get("CustomerMetadataPropertiesToRemove", []))
+        assert not to_set & to_remove, "a key both set and removed"
+        assert request.get("CustomerMetadataProperties", None) != {}, "an empty map sent"
+        touched |= to_set | to_remove
+    # a key that no version of the properties declared appears in no request
+    assert touched <= set(old) | set(new)
+    after = apply_all(before, plan)
+    metadata = after.get("CustomerMetadataProperties", {})
+    # the declared state holds; dropped keys are gone unless someone else changed them
+    assert all(metadata[k] == v for k, v in new.items())
+    for key in set(old) - set(new):
+        assert key not in metadata or live.get(key) != old[key]
+    # keys nobody declared are untouched
+    assert {k: v for k, v in metadata.items() if k not in old and k not in new} == {
+        k: v for k, v in live.items() if k not in old and k not in new}
+    # planning again after applying gives no request
+    assert plan_update(old_props, new_props, after).requests == []
+
+
+@given(declared_keys=MAPS, live=MAPS)
+def test_delete_planner_properties(declared_keys: dict[str, str], live: dict[str, str]) -> None:
+    before = package(live)
+    after = apply_all(before, plan_delete(ARN, declared_keys, before))
+    metadata = after.get("CustomerMetadataProperties", {})
+    for key, value in live.items():
+        released = key in declared_keys and declared_keys[key] == value
+        assert (key not in metadata) if released else metadata[key] == value
+
+
+@given(new=MAPS, live=MAPS, approval=st.sampled_from(["Approved", "Rejected", "PendingManualApproval"]))
+def test_create_then_redelivered_create_is_a_no_op(new: dict[str, str], live: dict[str, str],
+                                                    approval: str) -> None:
+    props = declared(new, overwrite=True, ModelApprovalStatus=approval)
+    after = apply_all(package(live), plan_create(props, package(live)))
+    assert plan_create(props, after).requests == []
+    assert after["ModelApprovalStatus"] == approval
+
