@@ -234,14 +234,7 @@ def invoke(
     what the handler logged."""
     environment = {**registry.environment(), **receiver.environment(), "POWERTOOLS_DEV": "false"}
     if not cold:
-        os.environ.update(environment)
-        sys.path.insert(0, str(ROOT / "handler"))
-        from app import lambda_handler
-
-        from .lambda_process import LambdaContext
-
-        lambda_handler(dict(event), LambdaContext(timeout_ms))
-        return ""
+        return _invoke_warm(event, environment, timeout_ms)
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
         completed = subprocess.run(  # noqa: S603 - our own interpreter and module
             [
@@ -265,6 +258,31 @@ def invoke(
         tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"the handler's process exited {completed.returncode}: {tail[0]}")
     return completed.stdout + completed.stderr
+
+
+def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeout_ms: int) -> str:
+    """In this process, as a warm Lambda would: the environment is the registry's
+    for the call only, and the cached SageMaker clients are made for it."""
+    if str(ROOT / "handler") not in sys.path:
+        sys.path.insert(0, str(ROOT / "handler"))
+    from app import lambda_handler
+    from model_package_resource import sagemaker
+
+    from .lambda_process import LambdaContext
+
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    sagemaker.client_for.cache_clear()
+    try:
+        lambda_handler(dict(event), LambdaContext(timeout_ms))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        sagemaker.client_for.cache_clear()
+    return ""
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:
