@@ -5,7 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit fuzz clean
+# aws-sam-cli and checkov each get a virtualenv of their own: their pins clash
+# with each other's and with ours.
+SAM := .venv-sam/bin/sam
+CHECKOV := .venv-checkov/bin/checkov
+# sam build needs the Lambda's python3.13 on PATH (pyenv has it here).
+PY313_DIR := $(shell dirname "$$(PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)")
+SAM_RUN := PATH="$(PY313_DIR):$$PATH" PYENV_VERSION=3.13.0 SAM_CLI_TELEMETRY=0
+
+.PHONY: setup demo test lint typecheck templates build fuzz clean
 
 setup: $(STAMP)
 
@@ -23,7 +31,27 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+.venv-sam/.installed: tools/sam.txt
+	$(PYTHON) -m venv .venv-sam
+	.venv-sam/bin/python -m pip install --quiet --disable-pip-version-check -r tools/sam.txt
+	touch $@
+
+.venv-checkov/.installed: tools/checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r tools/checkov.txt
+	touch $@
+
+# The deployable package, built as `sam build` builds it for python3.13/arm64.
+build: .venv-sam/.installed
+	@test -x "$(PY313_DIR)/python3.13" || (echo "sam build needs python3.13 (pyenv install 3.13.0)"; exit 1)
+	$(SAM_RUN) $(SAM) build --cached --parallel
+
+# sam validate --lint and checkov on template.yaml (cfn-lint runs in pytest).
+templates: .venv-sam/.installed .venv-checkov/.installed
+	$(SAM_RUN) $(SAM) validate --lint
+	$(CHECKOV) --file template.yaml --framework cloudformation --quiet --compact --skip-download
+
+test: lint typecheck templates build
 	$(BIN)/python -m pytest
 
 # The long fuzzing profile: 10,000 events and 1,000 lifecycle sequences.
@@ -31,4 +59,4 @@ fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -m slow tests/reliability
 
 clean:
-	rm -rf $(VENV) .aws-sam .hypothesis
+	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .hypothesis
