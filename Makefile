@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/python -m devkit demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check handler devkit tests
+	$(BIN)/ruff check handler devkit tests lint
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

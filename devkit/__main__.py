@@ -1,8 +1,9 @@
-"""python -m devkit demo | scenario FILE | invoke EVENT.json
+"""python -m devkit demo | scenario FILE | invoke EVENT.json | schema [--check]
 
 demo      plays devkit/demo/scenario.yaml: the README's first command.
 scenario  plays a scenario file (YAML or JSON) against a seeded local registry.
 invoke    plays one event file, like `sam local invoke -e`, and prints the response.
+schema    regenerates lint/schemas/custom-modelpackage.json from botocore's model.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="play the demo lifecycle")
     scenario = commands.add_parser("scenario", help="play a scenario file")
     scenario.add_argument("file")
+    schema = commands.add_parser("schema", help="regenerate lint/schemas from botocore's model")
+    schema.add_argument("--check", action="store_true", help="only check that the committed schema is current")
     one = commands.add_parser("invoke", help="play one event file")
     one.add_argument("file")
     for command in (scenario, one):
@@ -41,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--warm", action="store_true", help="invoke in this process, not a fresh one")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if args.command == "schema":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "handler"))
+        from .schema import main as schema_main
+
+        return schema_main(args.check)
     try:
         if args.command == "invoke":
             return _invoke(Path(args.file), args.seed, args.port, not args.warm)

@@ -36,12 +36,13 @@ SERVICE_TIMEOUT_RANGE = (1, 3600)
 
 # DescribeModelPackage's ModelPackageName pattern, anchored: a package ARN that the
 # API can describe. The partition and region are read from it.
-_ARN = re.compile(
+ARN_PATTERN = (
     r"arn:(?P<partition>aws[a-z\-]*):sagemaker:(?P<region>[a-z0-9\-]{9,16}):"
     r"(?P<account>[0-9]{12}):model-package/"
     r"(?P<name>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})(?:/(?P<version>[0-9]{1,9}))?"
 )
-_ARN_MAX = 176
+ARN_MAX_LENGTH = 176
+_ARN = re.compile(ARN_PATTERN)
 _REGION_PARTITION_PREFIXES = {
     "cn-": "aws-cn",
     "us-gov-": "aws-us-gov",
@@ -90,7 +91,7 @@ def parse_arn(value: object, path: str = ARN_PROPERTY) -> PackageArn:
     if not isinstance(value, str) or not value:
         raise InvalidProperty("a model package ARN is required", path)
     match = _ARN.fullmatch(value)
-    if match is None or len(value) > _ARN_MAX:
+    if match is None or len(value) > ARN_MAX_LENGTH:
         raise InvalidProperty(
             f"{_preview(value)} is not a model package ARN "
             "(arn:PARTITION:sagemaker:REGION:ACCOUNT:model-package/NAME[/VERSION])",

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
-from model_package_resource.sagemaker import client_for
 
+from model_package_resource.sagemaker import client_for
 from tests.helpers import ARN
 
 

@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from app import lambda_handler
-from model_package_resource.sagemaker import client_token
 
+from app import lambda_handler
 from devkit.receiver import ResponseReceiver
+from model_package_resource.sagemaker import client_token
 from tests.functional.conftest import SageMakerStub, described
 from tests.helpers import ARN, OTHER_ARN, Context, LogCapture, load_event
 

@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from devkit.sagemaker_fidelity import apply_update
 from model_package_resource.errors import MetadataConflict, SpecificationConflict
 from model_package_resource.plan import Plan, plan_create, plan_delete, plan_update, resource_data
 from model_package_resource.properties import Properties, parse_arn
-
-from devkit.sagemaker_fidelity import apply_update
 from tests.helpers import ARN
 
 PACKAGE = parse_arn(ARN)

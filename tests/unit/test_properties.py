@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from model_package_resource.errors import InvalidProperty, ResourceError, UnknownProperty
 from model_package_resource.properties import parse_arn, parse_properties, salvage_metadata
-
 from tests.helpers import ARN
 
 

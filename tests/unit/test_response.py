@@ -5,6 +5,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from model_package_resource.errors import InvalidProperty, MetadataConflict
 from model_package_resource.response import (
     MAX_BODY,

@@ -1,0 +1,62 @@
+"""E9000: a Custom::ModelPackage's properties against the resource's schema.
+
+The schema (lint/schemas/custom-modelpackage.json) is generated from botocore's
+model of UpdateModelPackage, the same model the function validates with at run
+time. Checked with cfn-lint's own validator, as E3002 checks AWS resources: wrong
+types, enums, lengths, counts, required properties and unknown names (with a
+suggestion) are reported at their line, and intrinsic functions (Ref, Sub,
+ImportValue, If, ...) are accepted wherever a value may come from one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from cfnlint.helpers import FUNCTIONS
+from cfnlint.jsonschema import ValidationResult, Validator
+from cfnlint.rules.jsonschema.CfnLintJsonSchema import CfnLintJsonSchema
+
+TYPE_NAME = "Custom::ModelPackage"
+SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "custom-modelpackage.json"
+
+
+class ModelPackageProperties(CfnLintJsonSchema):
+    id = "E9000"
+    shortdesc = "Custom::ModelPackage properties are invalid"
+    description = "Checks the model package resource's properties against its schema (from botocore's model)"
+    source_url = "https://github.com/OWNER/model-package-resource#properties"
+    tags = ["resources", "custom", "modelpackage"]
+
+    def __init__(self) -> None:
+        super().__init__(keywords=["Resources/*"], all_matches=True)
+        self._schema = json.loads(SCHEMA.read_text())
+
+    def message(self, instance: Any, err: Any) -> str:
+        return str(err.message)
+
+    def validate(self, validator: Validator, keywords: Any, instance: Any, schema: Any) -> ValidationResult:
+        if not validator.is_type(instance, "object") or instance.get("Type") != TYPE_NAME:
+            return
+        properties = instance.get("Properties", {})
+        if not validator.is_type(properties, "object"):
+            return
+        validator = validator.evolve(
+            context=validator.context.evolve(functions=list(FUNCTIONS), strict_types=False),
+            function_filter=validator.function_filter.evolve(add_cfn_lint_keyword=True),
+        )
+        resource_validator = self.extend_validator(
+            validator.evolve(
+                context=validator.context.evolve(
+                    path=validator.context.path.descend(path="Properties"),
+                ),
+            ),
+            self._schema,
+            validator.context.evolve(path=validator.context.path.descend(path="Properties")),
+        )
+        for err in resource_validator.iter_errors(properties):
+            err.path = deque(["Properties", *err.path])
+            err.rule = self
+            yield err
