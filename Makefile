@@ -13,7 +13,7 @@ CHECKOV := .venv-checkov/bin/checkov
 PY313_DIR := $(shell dirname "$$(PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)")
 SAM_RUN := PATH="$(PY313_DIR):$$PATH" PYENV_VERSION=3.13.0 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup demo test lint typecheck templates build fuzz clean
+.PHONY: setup demo test lint typecheck templates build bench fuzz clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/python -m devkit demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check handler devkit tests lint
+	$(BIN)/ruff check handler devkit tests lint bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -53,6 +53,10 @@ templates: .venv-sam/.installed .venv-checkov/.installed
 
 test: lint typecheck templates build
 	$(BIN)/python -m pytest
+
+# Cold start, calls per scenario, warm overhead, Delete, package size (bench/bench.py).
+bench: $(STAMP) build
+	$(BIN)/python bench/bench.py
 
 # The long fuzzing profile: 10,000 events and 1,000 lifecycle sequences.
 fuzz: $(STAMP)

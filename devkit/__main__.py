@@ -1,9 +1,10 @@
-"""python -m devkit demo | scenario FILE | invoke EVENT.json | schema [--check]
+"""python -m devkit demo | scenario FILE | invoke EVENT.json | schema [--check] | models [--check]
 
 demo      plays devkit/demo/scenario.yaml: the README's first command.
 scenario  plays a scenario file (YAML or JSON) against a seeded local registry.
 invoke    plays one event file, like `sam local invoke -e`, and prints the response.
 schema    regenerates lint/schemas/custom-modelpackage.json from botocore's model.
+models    regenerates the function's trimmed copy of botocore's SageMaker model.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     scenario.add_argument("file")
     schema = commands.add_parser("schema", help="regenerate lint/schemas from botocore's model")
     schema.add_argument("--check", action="store_true", help="only check that the committed schema is current")
+    models = commands.add_parser("models", help="regenerate the function's trimmed SageMaker model")
+    models.add_argument("--check", action="store_true", help="only check that the committed copy is current")
     one = commands.add_parser("invoke", help="play one event file")
     one.add_argument("file")
     for command in (scenario, one):
@@ -49,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         from .schema import main as schema_main
 
         return schema_main(args.check)
+    if args.command == "models":
+        from .trim_model import main as models_main
+
+        return models_main(args.check)
     try:
         if args.command == "invoke":
             return _invoke(Path(args.file), args.seed, args.port, not args.warm)

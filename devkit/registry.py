@@ -7,6 +7,7 @@ as a pipeline leaves them."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import struct
 import threading
@@ -73,6 +74,7 @@ class LocalRegistry:
         )
         from werkzeug.serving import make_server
 
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         sagemaker_fidelity.install()
         app = DomainDispatcherApplication(create_backend_app)
         try:

@@ -1,0 +1,55 @@
+"""One cold start, timed by bench.py from outside the process: python bench/cold_start.py VARIANT [EVENT].
+
+floor         import boto3 and make a SageMaker client (full model), nothing else
+floor-trimmed import botocore and make the client from the trimmed model (what the handler does)
+ours          handler/app.py answers the Create event in EVENT (describe, update, PUT)
+ours-full     the same handler, reading botocore's full SageMaker model (HANDLER_DIR without botocore_data)
+crhelper      a typical hand-written crhelper handler answers the same event (crhelper's defaults)
+"""
+
+import json
+import os
+import sys
+
+
+class Context:
+    function_name = "bench"
+    aws_request_id = "bench"
+
+    def get_remaining_time_in_millis(self):
+        return 60_000
+
+
+def main():
+    variant = sys.argv[1]
+    if variant == "floor":
+        import boto3
+
+        boto3.client("sagemaker", region_name="eu-west-1")
+        return
+    if variant == "floor-trimmed":
+        sys.path.insert(0, os.environ["HANDLER_DIR"])
+        from model_package_resource.sagemaker import client_for
+
+        client_for("eu-west-1")
+        return
+    with open(sys.argv[2]) as f:
+        event = json.load(f)
+    if variant in ("ours", "ours-full"):
+        sys.path.insert(0, os.environ["HANDLER_DIR"])
+        from app import lambda_handler
+
+        result = lambda_handler(event, Context())
+        if result.get("Status") != "SUCCESS":
+            sys.exit(f"FAILED: {result.get('Reason')}")
+        return
+    if variant == "crhelper":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import crhelper_handler
+
+        crhelper_handler.handler(event, Context())
+        return
+    sys.exit(f"unknown variant {variant}")
+
+
+main()

@@ -1,0 +1,44 @@
+"""The function's trimmed copy of botocore's SageMaker model: current with the pinned
+botocore, and identical to it for the two operations the function calls."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import botocore.session
+
+from devkit.trim_model import OPERATIONS, model_file, render
+from model_package_resource.service_model import session
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_committed_trimmed_model_is_generated_from_the_pinned_botocore() -> None:
+    assert model_file().read_text() == render(), "run: python -m devkit models"
+
+
+def test_trimmed_model_loses_no_parameter() -> None:
+    full = botocore.session.Session().get_service_model("sagemaker")
+    trimmed = session().get_service_model("sagemaker")
+    assert sorted(trimmed.operation_names) == sorted(OPERATIONS)
+    for name in OPERATIONS:
+        ours, theirs = trimmed.operation_model(name), full.operation_model(name)
+        for shape in ("input_shape", "output_shape"):
+            assert json.dumps(getattr(ours, shape).members, default=repr, sort_keys=True) == json.dumps(
+                getattr(theirs, shape).members, default=repr, sort_keys=True)
+    assert trimmed.api_version == full.api_version
+
+
+def test_importing_the_handler_makes_no_client_and_loads_no_model() -> None:
+    # Work is deferred to the first event: no model parsed, no client made, no boto3.
+    script = (
+        "import sys; sys.path.insert(0, 'handler'); import app\n"
+        "from model_package_resource import sagemaker, service_model\n"
+        "print(sagemaker.client_for.cache_info().currsize, service_model.session.cache_info().currsize,\n"
+        "      'boto3' in sys.modules, 'crhelper' in sys.modules)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["0", "0", "False", "False"]
