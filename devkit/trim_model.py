@@ -66,7 +66,7 @@ def _shape_refs(shape: dict[str, Any]) -> Iterator[str]:
 
 
 def model_file() -> Path:
-    version = full_model()["metadata"]["apiVersion"]
+    version = str(full_model()["metadata"]["apiVersion"])
     return DATA_DIR / "sagemaker" / version / "service-2.json"
 
 
