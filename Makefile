@@ -13,7 +13,7 @@ CHECKOV := .venv-checkov/bin/checkov
 PY313_DIR := $(shell dirname "$$(PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)")
 SAM_RUN := PATH="$(PY313_DIR):$$PATH" PYENV_VERSION=3.13.0 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup demo test lint typecheck templates build bench fuzz clean
+.PHONY: setup demo test lint typecheck templates build bench reliability fuzz clean
 
 setup: $(STAMP)
 
@@ -58,9 +58,15 @@ test: lint typecheck templates build
 bench: $(STAMP) build
 	$(BIN)/python bench/bench.py
 
-# The long fuzzing profile: 10,000 events and 1,000 lifecycle sequences.
-fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -m slow tests/reliability
+# The long profiles (10,000 fuzzed events, 1,000 lifecycle sequences, the fault
+# matrix), then the table of what was tried and what held. `make test` runs the
+# same suite on a short profile.
+reliability: $(STAMP)
+	rm -f .reliability/report.json
+	HYPOTHESIS_PROFILE=long RELIABILITY_REPORT=1 POWERTOOLS_LOG_LEVEL=WARNING $(BIN)/python -m pytest tests/reliability
+	$(BIN)/python tests/reliability/report.py
+
+fuzz: reliability
 
 clean:
-	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .hypothesis
+	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .hypothesis .reliability

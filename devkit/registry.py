@@ -60,6 +60,7 @@ class LocalRegistry:
     requests: Counter[str] = field(default_factory=Counter)
     faults: list[Fault] = field(default_factory=list)
     _server: Any = None
+    _client: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -103,15 +104,18 @@ class LocalRegistry:
         }
 
     def client(self) -> Any:
-        import botocore.session
+        """A SageMaker client of this registry (made once: clients are costly)."""
+        if self._client is None:
+            import botocore.session
 
-        return botocore.session.get_session().create_client(
-            "sagemaker",
-            region_name=self.region,
-            endpoint_url=self.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+            self._client = botocore.session.get_session().create_client(
+                "sagemaker",
+                region_name=self.region,
+                endpoint_url=self.endpoint,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        return self._client
 
     def inject(self, *faults: Fault) -> None:
         with self._lock:

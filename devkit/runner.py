@@ -107,7 +107,7 @@ class Lifecycle:
             self._expect(rollback, "SUCCESS")
         return played
 
-    def delete(self, expect: str = "SUCCESS", redeliver: bool = False) -> Played:
+    def delete(self, expect: str | None = "SUCCESS", redeliver: bool = False) -> Played:
         if self.properties is None:
             raise ScenarioError("delete: the resource has not been created")
         played = self._send("Delete", self.properties, physical_id=self.physical_id, redeliver=redeliver)
@@ -160,8 +160,9 @@ class Lifecycle:
                     lost.append(f"{arn.rpartition(':')[2]}: {key} (was {value!r}, now {live.get(key)!r})")
         return lost
 
-    def _expect(self, played: Played, expect: str) -> None:
-        if played.status != expect:
+    def _expect(self, played: Played, expect: str | None) -> None:
+        """Record a failed check; expect None accepts either outcome, but never none."""
+        if played.status != (expect or played.status) or played.response is None:
             reason = (played.response or {}).get("Reason", "")
             self.failures.append(f"{played.label}: expected {expect}, got {played.status} {reason}".strip())
 
@@ -218,6 +219,8 @@ class Lifecycle:
         if len(bodies) > 1:
             self.failures.append(f"{label}: {len(bodies)} responses for one invocation")
         played = Played(label, event, bodies[-1] if bodies else None, logs)
+        if "X-Amz-Signature" in logs or str(event.get("ResponseURL")) in logs:
+            self.failures.append(f"{label}: the handler logged the ResponseURL")
         self.played.append(played)
         return played
 

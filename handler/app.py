@@ -76,6 +76,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     )
     return {
         "Sent": delivery.delivered,
+        "Attempts": delivery.attempts,
         "Status": outcome.status,
         "Reason": reason,
         "PhysicalResourceId": outcome.physical_resource_id,

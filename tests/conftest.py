@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from devkit.receiver import ResponseReceiver
-from tests.helpers import LogCapture
+from devkit.registry import LocalRegistry
+from devkit.runner import Lifecycle
+from tests.helpers import LeakWatch, LogCapture
 
 # Profiles: CI runs the default (short) one; `make fuzz` the long one.
 settings.register_profile("default", max_examples=100, deadline=None,
@@ -39,13 +42,62 @@ def receiver(_receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch) -> Re
     return _receiver
 
 
-@pytest.fixture
-def logs() -> Iterator[LogCapture]:
-    """Every line the handler logs during the test."""
+WATCH = LeakWatch(None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_log_line_leaks() -> Iterator[None]:
+    """Every line the handler logs in this process, in every test, passes the watch."""
     from model_package_resource.logs import logger
 
-    capture = LogCapture()
     handler = logger.registered_handler
-    previous = handler.setStream(capture.stream)  # type: ignore[attr-defined]
+    WATCH.target = handler.stream  # type: ignore[attr-defined]
+    handler.setStream(WATCH)  # type: ignore[attr-defined]
+    yield
+    handler.setStream(WATCH.target)  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if WATCH.leaks:
+        print(f"\n{len(WATCH.leaks)} log lines carried the ResponseURL or the raw event:")
+        for line in WATCH.leaks[:5]:
+            print("  " + line.strip())
+        session.exitstatus = 1
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    """Every line the handler logs during the test (still passing the watch)."""
+    capture = LogCapture()
+    previous, WATCH.target = WATCH.target, capture.stream
     yield capture
-    handler.setStream(previous)  # type: ignore[attr-defined]
+    WATCH.target = previous
+
+
+SEED = Path(__file__).resolve().parents[1] / "devkit" / "demo" / "registry.yaml"
+
+
+@pytest.fixture(scope="session")
+def _registry() -> Iterator[LocalRegistry]:
+    registry = LocalRegistry().start()
+    yield registry
+    registry.stop()
+
+
+@pytest.fixture
+def registry(_registry: LocalRegistry) -> LocalRegistry:
+    """The embedded local registry, emptied for this test."""
+    _registry.reset()
+    return _registry
+
+
+@pytest.fixture
+def labels(registry: LocalRegistry) -> dict[str, str]:
+    """The demo seed: churn/1 (approved), churn/2 and churn/3 (pipeline metadata)."""
+    return registry.seed(SEED)
+
+
+@pytest.fixture
+def lifecycle(registry: LocalRegistry, receiver: ResponseReceiver, labels: dict[str, str]) -> Lifecycle:
+    """CloudFormation's side of one resource, invoking the handler in this process."""
+    return Lifecycle(registry, receiver, labels, cold=False, timeout_ms=30_000)

@@ -45,3 +45,25 @@ class LogCapture:
 
     def text(self) -> str:
         return self.stream.getvalue()
+
+
+# What must never appear in a log line: the presigned URL's signature and path, or
+# the raw event (whose ResponseURL key would come with it).
+LEAK_MARKERS = ("X-Amz-Signature", "presigned-signature", "/cfn-response", '"ResponseURL"')
+
+
+class LeakWatch:
+    """A stream that passes writes on and keeps every line carrying a leak marker."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.leaks: list[str] = []
+
+    def write(self, text: str) -> int:
+        if any(marker in text for marker in LEAK_MARKERS):
+            self.leaks.append(text[:300])
+        return self.target.write(text) if self.target is not None else len(text)
+
+    def flush(self) -> None:
+        if self.target is not None:
+            self.target.flush()

@@ -51,5 +51,9 @@ class SageMakerError(ResourceError):
     cause = "SageMaker error"
 
 
+class ConcurrentUpdate(SageMakerError):
+    """SageMaker's ConflictException: someone else changed the package meanwhile."""
+
+
 class TimedOut(ResourceError):
     cause = "Timed out"

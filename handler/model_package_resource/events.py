@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import sagemaker
-from .errors import InvalidEvent, InvalidProperty, ResourceError
+from .errors import ConcurrentUpdate, InvalidEvent, InvalidProperty, ResourceError
 from .plan import plan_create, plan_delete, plan_update, resource_data
 from .properties import Properties, parse_arn, parse_properties, salvage_metadata
 from .response import Status
@@ -32,8 +32,12 @@ REQUIRED_FIELDS = {
     "Delete": ("RequestId", "StackId", "LogicalResourceId", "PhysicalResourceId"),
 }
 FAILED_CREATE_PREFIX = "failed-create/"
+# A ConflictException means the package changed under us: describe and plan again
+# from the fresh state, this many times in all (botocore does not retry it).
+PLAN_ATTEMPTS = 3
 
 ClientFactory = Callable[[str], "SageMakerClient"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,19 +110,27 @@ class Invocation:
         declared, skipped = salvage_metadata(self.event.get("ResourceProperties", {}))
         self.warnings += [f"not released: {s}" for s in skipped]
         client = self.client(package.region)
-        live = sagemaker.describe(client, package.arn, self.deadline)
-        if live is None or str(live.get("ModelPackageStatus")) == "Deleting":
-            return physical_id, {}
-        plan = plan_delete(package.arn, declared, live)
-        self._apply(client, plan.requests, plan.warnings)
+
+        def release() -> None:
+            live = sagemaker.describe(client, package.arn, self.deadline)
+            if live is None or str(live.get("ModelPackageStatus")) == "Deleting":
+                return
+            plan = plan_delete(package.arn, declared, live)
+            self._apply(client, plan.requests, plan.warnings)
+
+        _replanning(release)
         return physical_id, {}
 
     def _converge(self, new: Properties, old: Properties | None) -> tuple[str, dict[str, str]]:
         client = self.client(new.package.region)
-        live = sagemaker.describe_ready(client, new.package.arn, self.deadline)
-        plan = plan_create(new, live) if old is None else plan_update(old, new, live)
-        self._apply(client, plan.requests, plan.warnings)
-        return new.package.arn, resource_data(live, plan.requests)
+
+        def converge() -> dict[str, str]:
+            live = sagemaker.describe_ready(client, new.package.arn, self.deadline)
+            plan = plan_create(new, live) if old is None else plan_update(old, new, live)
+            self._apply(client, plan.requests, plan.warnings)
+            return resource_data(live, plan.requests)
+
+        return new.package.arn, _replanning(converge)
 
     def _apply(self, client: SageMakerClient, requests: list[dict[str, Any]], warnings: list[str]) -> None:
         self.warnings += warnings
@@ -126,6 +138,16 @@ class Invocation:
             self.on_request(request)
             sagemaker.update(client, request, self.request_id, self.deadline)
             self.applied.append(request)
+
+
+def _replanning(work: Callable[[], T]) -> T:
+    for attempt in range(1, PLAN_ATTEMPTS + 1):
+        try:
+            return work()
+        except ConcurrentUpdate:
+            if attempt == PLAN_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def check_event(event: Mapping[str, Any]) -> str:

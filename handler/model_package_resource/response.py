@@ -49,15 +49,15 @@ def build_body(
     if len(encoded) > MAX_BODY:
         body["Data"] = {}
         encoded = _encode(body)
-    for name in ("PhysicalResourceId", *ECHOED):
-        if len(encoded) <= MAX_BODY:
-            break
-        body[name] = clip(body[name], 512)
+    while len(encoded) > MAX_BODY:
+        # Halve the longest field, as encoded (a non-ASCII character takes up to 12 bytes).
+        name = max(("PhysicalResourceId", "Reason", *ECHOED), key=lambda n: len(_encode(body[n])))
+        body[name] = clip(body[name], max(len(body[name]) // 2, 1))
         encoded = _encode(body)
     return encoded
 
 
-def _encode(body: Mapping[str, Any]) -> bytes:
+def _encode(body: object) -> bytes:
     return json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode()
 
 

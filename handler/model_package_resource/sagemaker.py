@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import PackageNotFound, PackageUnavailable, SageMakerError, TimedOut
+from .errors import ConcurrentUpdate, PackageNotFound, PackageUnavailable, SageMakerError, TimedOut
 from .plan import UNUSABLE, WAITING, package_status
 from .service_model import session
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # Bounded: a call gives up after 3 attempts (standard mode backs off between
 # them), each connect within 3 s and each read within 10 s; the deadline check
 # before each call keeps the whole invocation inside the Lambda's time.
-RETRIES = {"mode": "standard", "max_attempts": 3}
+RETRIES = {"mode": "standard", "total_max_attempts": 3}
 CONNECT_TIMEOUT, READ_TIMEOUT = 3, 10
 POLL_INTERVALS = (1.0, 2.0, 3.0, 5.0)
 _NOT_FOUND_HINTS = ("does not exist", "not found", "cannot be found")
@@ -113,4 +113,5 @@ def _domain_error(operation: str, error: Any) -> SageMakerError | PackageNotFoun
     if _is_not_found(error):
         return PackageNotFound(f"{operation}: the package does not exist", "ModelPackageArn")
     info = error.response.get("Error", {})
-    return SageMakerError(f"{operation} failed: {info.get('Code', 'Error')}: {info.get('Message', '')}")
+    kind = ConcurrentUpdate if info.get("Code") == "ConflictException" else SageMakerError
+    return kind(f"{operation} failed: {info.get('Code', 'Error')}: {info.get('Message', '')}")
