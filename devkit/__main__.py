@@ -73,6 +73,7 @@ def _scenario(path: Path, seed: str | None, port: int, cold: bool) -> int:
     receiver = ResponseReceiver().start()
     try:
         labels = registry.seed(seed_path)
+        _check_packages(path, scenario, labels, registry)
         lifecycle = Lifecycle(registry, receiver, labels, cold=cold)
         print(
             f"Scenario {scenario.get('name', path.name)}: {len(scenario['steps'])} steps, "
@@ -128,6 +129,20 @@ def _invoke(path: Path, seed: str | None, port: int, cold: bool) -> int:
     finally:
         receiver.stop()
         registry.stop()
+
+
+def _check_packages(path: Path, scenario: Mapping[str, Any], labels: Mapping[str, str],
+                    registry: LocalRegistry) -> None:
+    """Before anything is played: every package the scenario names is in the registry."""
+    for i, step in enumerate(scenario["steps"]):
+        for operation in ("create", "update"):
+            arn = (step.get(operation) or {}).get("ModelPackageArn") if operation in step else None
+            if isinstance(arn, str) and arn not in labels and not registry_holds(registry, arn):
+                raise ScenarioError(f"{path}: field 'steps[{i}].{operation}.ModelPackageArn': {arn} is not in the "
+                                    f"local registry (labels: {', '.join(sorted(labels))})")
+        package = (step.get("pipeline") or {}).get("package") if "pipeline" in step else None
+        if isinstance(package, str) and package not in labels and not registry_holds(registry, package):
+            raise ScenarioError(f"{path}: field 'steps[{i}].pipeline.package': {package} is not in the local registry")
 
 
 def _load_event(path: Path) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class LocalRegistry:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
         sagemaker_fidelity.install()
         app = DomainDispatcherApplication(create_backend_app)
+        _check_free(self.host, self.port)  # werkzeug would exit the process on a port in use
         try:
             self._server = make_server(
                 self.host, self.port, self._wsgi(app), threaded=True, request_handler=MotoRequestHandler
@@ -237,6 +238,16 @@ def load_document(path: str | Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise SeedError(f"{path}: expected a map at the top level")
     return document
+
+
+def _check_free(host: str, port: int) -> None:
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(f"cannot listen on {host}:{port}: {error.strerror} (choose another --port)") from None
 
 
 def _reset(environ: Mapping[str, Any]) -> None:

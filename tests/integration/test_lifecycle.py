@@ -157,3 +157,27 @@ def test_the_demo_runs_and_its_checks_hold() -> None:
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert "none lost or changed" in completed.stdout and "All checks held." in completed.stdout
     assert completed.stdout.count("== Step") == 7
+
+
+def test_scenario_naming_a_package_the_registry_lacks_is_refused_before_any_event(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("steps:\n  - create: {ModelPackageArn: churn/9}\n  - delete: {}\n")
+    completed = subprocess.run([sys.executable, "-m", "devkit", "scenario", str(scenario)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 2 and "== Step" not in completed.stdout
+    [line] = completed.stderr.strip().splitlines()
+    assert str(scenario) in line and "steps[0].create.ModelPackageArn" in line and "churn/9" in line
+
+
+def test_port_in_use_is_a_one_line_error() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        completed = subprocess.run([sys.executable, "-m", "devkit", "demo", "--port", str(port)], cwd=ROOT,
+                                   capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use (choose another --port)"]
