@@ -121,15 +121,6 @@ def render() -> str:
 
 
 def main(check: bool) -> int:
-    text = render()
-    if check:
-        current = SCHEMA_FILE.read_text() if SCHEMA_FILE.exists() else ""
-        if current != text:
-            print(f"{SCHEMA_FILE} is out of date with botocore's model: run python -m devkit schema")
-            return 1
-        print(f"{SCHEMA_FILE} is up to date")
-        return 0
-    SCHEMA_FILE.parent.mkdir(parents=True, exist_ok=True)
-    SCHEMA_FILE.write_text(text)
-    print(f"wrote {SCHEMA_FILE}")
-    return 0
+    from .generated import write_or_check
+
+    return write_or_check(SCHEMA_FILE, render(), "schema", check)

@@ -75,14 +75,6 @@ def render() -> str:
 
 
 def main(check: bool) -> int:
-    path, text = model_file(), render()
-    if check:
-        if not path.exists() or path.read_text() != text:
-            print(f"{path} is out of date with botocore's model: run python -m devkit models")
-            return 1
-        print(f"{path} is up to date")
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    print(f"wrote {path} ({len(text):,} bytes)")
-    return 0
+    from .generated import write_or_check
+
+    return write_or_check(model_file(), render(), "models", check)
