@@ -65,6 +65,7 @@ class Lifecycle:
     declared: set[str] = field(default_factory=set)
     played: list[Played] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # rollbacks refused to protect others' keys
     # Undeclared metadata as the pipeline left it: ARN -> key -> value.
     others: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -104,7 +105,14 @@ class Lifecycle:
             rollback = self._send(
                 "Update", old, old=new, physical_id=self.physical_id, label="update (rollback)"
             )
-            self._expect(rollback, "SUCCESS")
+            if rollback.status == "FAILED" and str((rollback.response or {}).get("Reason", "")).startswith(
+                "Metadata conflict"
+            ):
+                # The rollback would take back a key that someone else changed meanwhile:
+                # refused before any change, as any Update that starts managing it.
+                self.refusals.append(f"{rollback.label}: {rollback.response['Reason']}")  # type: ignore[index]
+            else:
+                self._expect(rollback, "SUCCESS")
         return played
 
     def delete(self, expect: str | None = "SUCCESS", redeliver: bool = False) -> Played:

@@ -168,15 +168,9 @@ def check_event(event: Mapping[str, Any]) -> str:
 
 def _old_properties(raw: object, new: Properties) -> Properties:
     """The properties CloudFormation held before. In a rollback they are the ones
-    that failed, possibly invalid: an invalid declaration made no change before it
-    failed, so what can be read of it is enough to diff against."""
+    that failed. Invalid ones were refused before any change, so the package is
+    still as the new (restored) properties left it: diff against those."""
     try:
         return parse_properties(raw)
     except ResourceError:
-        declared, _ = salvage_metadata(raw)
-        arn = raw.get("ModelPackageArn") if isinstance(raw, Mapping) else None
-        try:
-            package = parse_arn(arn)
-        except InvalidProperty:
-            package = new.package
-        return Properties(package=package, api={"CustomerMetadataProperties": declared})
+        return new

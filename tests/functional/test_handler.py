@@ -361,3 +361,16 @@ def test_response_is_sent_before_the_deadline_when_sagemaker_hangs(
     release.set()
     assert body["Status"] == "FAILED" and body["Reason"].startswith("Timed out")
     assert elapsed < 3.0
+
+
+def test_rollback_from_invalid_properties_restores_a_managed_key_changed_meanwhile(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    # Found by the lifecycle state machine: the failed (invalid) update changed nothing,
+    # so the rollback diffs against the restored properties, not against the invalid ones.
+    event = load_event("update-rollback", receiver.url())
+    event["OldResourceProperties"] = {"ModelPackageArn": ARN, "ModelAprovalStatus": "Approved"}
+    sagemaker.describe(described(metadata={"ticket": "edited-by-pipeline", "approved-by": "ml-platform"},
+                                 ModelApprovalStatus="Approved", ApprovalDescription="CAB-1234 approved by ml-platform"))
+    sagemaker.update(CustomerMetadataProperties={"ticket": "CAB-1234"})
+    assert invoke(event, receiver)["Status"] == "SUCCESS"

@@ -6,4 +6,4 @@ from tests.reliability import stats
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    stats.write()
+    stats.write(exitstatus)

@@ -13,8 +13,8 @@ FAULTS: list[dict[str, Any]] = []
 REPORT = Path(__file__).resolve().parents[2] / ".reliability" / "report.json"
 
 
-def write() -> None:
+def write(exitstatus: int) -> None:
     if not os.environ.get("RELIABILITY_REPORT"):
         return
     REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(json.dumps({"counts": dict(COUNTS), "faults": FAULTS}, indent=2))
+    REPORT.write_text(json.dumps({"counts": dict(COUNTS), "faults": FAULTS, "exitstatus": int(exitstatus)}, indent=2))

@@ -103,6 +103,9 @@ class ResourceLifecycle(RuleBasedStateMachine):
         self.stack.delete("SUCCESS", redeliver)
         stats.COUNTS["lifecycle events played"] += 1
 
+    def teardown(self) -> None:
+        stats.COUNTS["rollbacks refused to protect a key changed meanwhile"] += len(self.stack.refusals)
+
     @invariant()
     def nothing_of_others_is_lost(self) -> None:
         assert self.stack.lost_keys() == []
