@@ -78,6 +78,7 @@ class Invocation:
         return (self.clients or sagemaker.client_for)(region)
 
     def run(self) -> Outcome:
+        sagemaker.bind_deadline(self.deadline)
         try:
             request_type = check_event(self.event)
             handler = {"Create": self.create, "Update": self.update, "Delete": self.delete}[request_type]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -27,6 +28,20 @@ RETRIES = {"mode": "standard", "total_max_attempts": 3}
 CONNECT_TIMEOUT, READ_TIMEOUT = 3, 10
 POLL_INTERVALS = (1.0, 2.0, 3.0, 5.0)
 _NOT_FOUND_HINTS = ("does not exist", "not found", "cannot be found")
+# The deadline of the invocation whose work runs on this thread.
+_current = threading.local()
+
+
+def bind_deadline(deadline: Deadline) -> None:
+    """Tie this thread's SageMaker requests to an invocation's deadline: once it has
+    passed or the response was sent, no request leaves, botocore's retries included."""
+    _current.deadline = deadline
+
+
+def _before_send(**_: Any) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.check("a SageMaker request")
 
 
 @functools.cache
@@ -42,7 +57,9 @@ def client_for(region: str) -> SageMakerClient:
         read_timeout=READ_TIMEOUT,
         user_agent_appid="model-package-resource",
     )
-    return cast("SageMakerClient", session().create_client("sagemaker", region_name=region, config=config))
+    client = session().create_client("sagemaker", region_name=region, config=config)
+    client.meta.events.register("before-send.sagemaker", _before_send)
+    return cast("SageMakerClient", client)
 
 
 def describe(client: SageMakerClient, arn: str, deadline: Deadline) -> dict[str, Any] | None:

@@ -374,3 +374,19 @@ def test_rollback_from_invalid_properties_restores_a_managed_key_changed_meanwhi
                                  ModelApprovalStatus="Approved", ApprovalDescription="CAB-1234 approved by ml-platform"))
     sagemaker.update(CustomerMetadataProperties={"ticket": "CAB-1234"})
     assert invoke(event, receiver)["Status"] == "SUCCESS"
+
+
+def test_no_request_leaves_after_the_deadline_not_even_a_botocore_retry() -> None:
+    from model_package_resource import sagemaker
+    from model_package_resource.deadline import Deadline
+    from model_package_resource.errors import TimedOut
+
+    deadline = Deadline.after(30)
+    deadline.cancelled.set()  # the response was sent on the work's behalf
+    sagemaker.bind_deadline(deadline)
+    client = sagemaker.client_for("eu-west-1")
+    try:
+        with pytest.raises(TimedOut, match="no time left for a SageMaker request"):
+            client.describe_model_package(ModelPackageName=ARN)  # would otherwise go to AWS
+    finally:
+        sagemaker.bind_deadline(Deadline.after(3600))
