@@ -117,12 +117,14 @@ def _invoke(path: Path, seed: str | None, port: int, cold: bool) -> int:
             raise ScenarioError(f"{path}: {arn[0]}: {arn[1]} is not in the local registry")
         request_id = event.get("RequestId", "event")
         event["ResponseURL"] = receiver.url(f"/{event.get('LogicalResourceId', 'Resource')}/{request_id}")
+        counted = dict(registry.requests)
         invoke(event, registry, receiver, cold=cold)
+        calls = {op: n - counted.get(op, 0) for op, n in registry.requests.items() if n > counted.get(op, 0)}
         bodies = receiver.bodies()
         if not bodies:
             print("No response was sent.")
             return 1
-        _print_played(Played(str(event.get("RequestType", "?")).lower(), event, bodies[-1]))
+        _print_played(Played(str(event.get("RequestType", "?")).lower(), event, bodies[-1], calls=calls))
         if arn is not None:
             _print_state(registry, arn[1])
         return 0 if bodies[-1].get("Status") == "SUCCESS" else 1
@@ -217,6 +219,7 @@ def _print_played(played: Played) -> None:
         ("Status", played.status),
         ("PhysicalResourceId", response.get("PhysicalResourceId", "")),
         ("Reason", response.get("Reason") or "-"),
+        ("SageMaker calls", ", ".join(f"{op} {n}" for op, n in sorted(played.calls.items())) or "none"),
         (
             "Data",
             ", ".join(

@@ -44,6 +44,7 @@ class Played:
     event: dict[str, Any]
     response: dict[str, Any] | None
     logs: str = ""
+    calls: dict[str, int] = field(default_factory=dict)  # requests that reached the registry
 
     @property
     def status(self) -> str:
@@ -222,11 +223,13 @@ class Lifecycle:
     def play(self, event: dict[str, Any], label: str) -> Played:
         """One invocation; the response is what reached the receiver."""
         before = len(self.receiver.received)
+        counted = dict(self.registry.requests)
         logs = invoke(event, self.registry, self.receiver, cold=self.cold, timeout_ms=self.timeout_ms)
+        calls = {op: n - counted.get(op, 0) for op, n in self.registry.requests.items() if n > counted.get(op, 0)}
         bodies = self.receiver.bodies()[before:]
         if len(bodies) > 1:
             self.failures.append(f"{label}: {len(bodies)} responses for one invocation")
-        played = Played(label, event, bodies[-1] if bodies else None, logs)
+        played = Played(label, event, bodies[-1] if bodies else None, logs, calls)
         if "X-Amz-Signature" in logs or str(event.get("ResponseURL")) in logs:
             self.failures.append(f"{label}: the handler logged the ResponseURL")
         self.played.append(played)

@@ -157,6 +157,9 @@ def test_the_demo_runs_and_its_checks_hold() -> None:
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert "none lost or changed" in completed.stdout and "All checks held." in completed.stdout
     assert completed.stdout.count("== Step") == 7
+    # the redelivered Create only describes: the package already holds what it declares
+    redelivered = completed.stdout.split("create (redelivered)", 1)[1].split("Data", 1)[0]
+    assert "SageMaker calls     DescribeModelPackage 1\n" in redelivered
 
 
 def test_scenario_naming_a_package_the_registry_lacks_is_refused_before_any_event(tmp_path: Path) -> None:
