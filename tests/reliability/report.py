@@ -28,7 +28,7 @@ def main() -> int:
     print("\nLifecycle state machine against the local registry (nothing of others lost, declared state")
     print("reached after each success, redelivery answered alike, one response per invocation)")
     for key in ("lifecycle sequences run", "lifecycle events played", "failed updates rolled back",
-                "rollbacks refused to protect a key changed meanwhile"):
+                "rollbacks refused (a key changed meanwhile)"):
         print(f"  {key:<44}{counts.get(key, 0):>8,}")
     print("\nFault matrix (faults injected at the HTTP level)")
     print(f"  {'fault':<46}{'outcome':<58}{'calls':<22}{'PUTs':>5}{'answers':>8}{'s':>7}{'limit':>7}")
