@@ -117,14 +117,27 @@ def test_built_package_imports_on_python313_with_the_pinned_dependencies() -> No
         f"sys.path.insert(0, {str(BUILD)!r})\n"
         "import app, botocore\n"
         "assert app.lambda_handler and botocore.__file__.startswith(sys.path[0]), botocore.__file__\n"
+        "from model_package_resource.sagemaker import client_for\n"
+        "for region in ('eu-west-1', 'cn-north-1', 'us-gov-west-1'):\n"
+        "    shape = client_for(region).meta.service_model.operation_model('UpdateModelPackage').input_shape\n"
+        "    assert 'ModelLifeCycle' in shape.members, region\n"
         "dists = {d.metadata['Name'].lower().replace('_', '-'): d.version\n"
         f"         for d in md.distributions(path=[{str(BUILD)!r}])}}\n"
         "print(json.dumps({'python': sys.version.split()[0], 'dists': dists}))\n"
     )
     completed = subprocess.run([interpreter, "-I", "-c", script], capture_output=True, text=True, check=False,
-                               env={"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "eu-west-1"})
+                               env={"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "eu-west-1",
+                                    "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
     assert result["python"].startswith("3.13")
     for name, version in pins.items():
         assert result["dists"].get(name.lower().replace("_", "-")) == version, name
+
+
+def test_built_package_carries_botocore_data_for_sagemaker_only() -> None:
+    assert BUILD.is_dir(), "run `make build` (sam build) first"
+    services = sorted(p.name for p in (BUILD / "botocore" / "data").iterdir() if p.is_dir())
+    assert services == ["sagemaker"]
+    assert (BUILD / "model_package_resource" / "botocore_data" / "sagemaker").is_dir()
+    assert not (BUILD / "Makefile").exists()
