@@ -247,7 +247,7 @@ def _package() -> None:
     archive = Path(tempfile.mkstemp(suffix=".zip")[1])
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         for path in sorted(BUILD.rglob("*")):
-            if path.is_file():
+            if path.is_file() and "__pycache__" not in path.parts:
                 relative = path.relative_to(BUILD)
                 bundle.write(path, relative)
                 info = bundle.getinfo(str(relative))

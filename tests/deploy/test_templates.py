@@ -125,7 +125,7 @@ def test_built_package_imports_on_python313_with_the_pinned_dependencies() -> No
         f"         for d in md.distributions(path=[{str(BUILD)!r}])}}\n"
         "print(json.dumps({'python': sys.version.split()[0], 'dists': dists}))\n"
     )
-    completed = subprocess.run([interpreter, "-I", "-c", script], capture_output=True, text=True, check=False,
+    completed = subprocess.run([interpreter, "-I", "-B", "-c", script], capture_output=True, text=True, check=False,
                                env={"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "eu-west-1",
                                     "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})
     assert completed.returncode == 0, completed.stderr
