@@ -36,7 +36,6 @@ FAILED_CREATE_PREFIX = "failed-create/"
 # from the fresh state, this many times in all (botocore does not retry it).
 PLAN_ATTEMPTS = 3
 
-ClientFactory = Callable[[str], "SageMakerClient"]
 T = TypeVar("T")
 
 
@@ -44,7 +43,6 @@ T = TypeVar("T")
 class Outcome:
     status: Status
     physical_resource_id: str
-    reason: str = ""
     data: dict[str, str] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -55,7 +53,6 @@ class Outcome:
 class Invocation:
     event: Mapping[str, Any]
     deadline: Deadline
-    clients: ClientFactory | None = None  # default: sagemaker.client_for
     # Called with each request before it is sent: the audit trail.
     on_request: Callable[[Mapping[str, Any]], None] = lambda request: None
     applied: list[dict[str, Any]] = field(default_factory=list)
@@ -73,9 +70,6 @@ class Invocation:
         if isinstance(current, str) and current:
             return current
         return FAILED_CREATE_PREFIX + (self.request_id or "unknown")
-
-    def client(self, region: str) -> SageMakerClient:
-        return (self.clients or sagemaker.client_for)(region)
 
     def run(self) -> Outcome:
         sagemaker.bind_deadline(self.deadline)
@@ -110,7 +104,7 @@ class Invocation:
             return physical_id, {}  # left by a failed Create: nothing to release
         declared, skipped = salvage_metadata(self.event.get("ResourceProperties", {}))
         self.warnings += [f"not released: {s}" for s in skipped]
-        client = self.client(package.region)
+        client = sagemaker.client_for(package.region)
 
         def release() -> None:
             live = sagemaker.describe(client, package.arn, self.deadline)
@@ -123,7 +117,7 @@ class Invocation:
         return physical_id, {}
 
     def _converge(self, new: Properties, old: Properties | None) -> tuple[str, dict[str, str]]:
-        client = self.client(new.package.region)
+        client = sagemaker.client_for(new.package.region)
 
         def converge() -> dict[str, str]:
             live = sagemaker.describe_ready(client, new.package.arn, self.deadline)
