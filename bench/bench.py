@@ -182,7 +182,7 @@ def _warm(events: int) -> bool:
 
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     app.logger.setLevel("WARNING")
-    sagemaker.client_for.cache_clear()
+    sagemaker.clear_clients()
     arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/bench/1"
     client = sagemaker.client_for("eu-west-1")
     real_put = app.put_response
@@ -211,7 +211,7 @@ def _warm(events: int) -> bool:
     app.put_response = real_put
     durations.sort()
     median, p99 = statistics.median(durations), durations[int(len(durations) * 0.99) - 1]
-    sagemaker.client_for.cache_clear()
+    sagemaker.clear_clients()
     print(f"Warm event, the handler's own time (SageMaker stubbed, PUT replaced), {events} Creates")
     print(f"  median {median:.2f} ms, p99 {p99:.2f} ms")
     met = median < TARGETS["warm median ms"]

@@ -286,7 +286,7 @@ def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeo
 
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
-    sagemaker.client_for.cache_clear()
+    sagemaker.clear_clients()
     try:
         lambda_handler(dict(event), LambdaContext(timeout_ms))
     finally:
@@ -295,7 +295,7 @@ def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeo
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        sagemaker.client_for.cache_clear()
+        sagemaker.clear_clients()
     return ""
 
 

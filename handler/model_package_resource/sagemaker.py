@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -44,11 +45,21 @@ def _before_send(**_: Any) -> None:
         deadline.check("a SageMaker request")
 
 
-@functools.cache
+# Environment settings that decide where a client calls and as whom: a client is
+# cached per region and per their values, so a process whose settings change (a
+# local registry restarted on another port) never reuses a stale one.
+CLIENT_SETTINGS = ("AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE")
+
+
 def client_for(region: str) -> SageMakerClient:
     """The SageMaker client for a package's region (taken from its ARN, so its
-    partition and endpoint follow). AWS_ENDPOINT_URL_SAGEMAKER, botocore's own
-    setting, points it at a local registry."""
+    partition and endpoint follow), made on first use. AWS_ENDPOINT_URL_SAGEMAKER,
+    botocore's own setting, points it at a local registry."""
+    return _client(region, tuple(os.environ.get(name) for name in CLIENT_SETTINGS))
+
+
+@functools.cache
+def _client(region: str, settings: tuple[str | None, ...]) -> SageMakerClient:
     from botocore.config import Config
 
     config = Config(  # type: ignore[call-arg]  # user_agent_appid: newer than the stubs
@@ -60,6 +71,11 @@ def client_for(region: str) -> SageMakerClient:
     client = session().create_client("sagemaker", region_name=region, config=config)
     client.meta.events.register("before-send.sagemaker", _before_send)
     return cast("SageMakerClient", client)
+
+
+def clear_clients() -> None:
+    """Forget the cached clients (tests and runners that change client settings)."""
+    _client.cache_clear()
 
 
 def describe(client: SageMakerClient, arn: str, deadline: Deadline) -> dict[str, Any] | None:

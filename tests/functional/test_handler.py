@@ -390,3 +390,14 @@ def test_no_request_leaves_after_the_deadline_not_even_a_botocore_retry() -> Non
             client.describe_model_package(ModelPackageName=ARN)  # would otherwise go to AWS
     finally:
         sagemaker.bind_deadline(Deadline.after(3600))
+
+
+def test_a_changed_endpoint_setting_gets_a_fresh_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_package_resource.sagemaker import client_for
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:1111")
+    first = client_for("eu-west-1")
+    assert client_for("eu-west-1") is first
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:2222")
+    second = client_for("eu-west-1")
+    assert second is not first and second.meta.endpoint_url == "http://127.0.0.1:2222"

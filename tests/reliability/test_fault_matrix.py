@@ -102,11 +102,11 @@ def test_response_url_down(registry: LocalRegistry, labels: dict[str, str], rece
     }
     from model_package_resource import sagemaker
 
-    sagemaker.client_for.cache_clear()
+    sagemaker.clear_clients()
     started = time.monotonic()
     result = lambda_handler(event, Context(6_000))
     elapsed = time.monotonic() - started
-    sagemaker.client_for.cache_clear()
+    sagemaker.clear_clients()
     assert result["Sent"] is False and result["Status"] == "SUCCESS"
     assert 1 < result["Attempts"] <= 5
     assert elapsed < 6.0

@@ -37,7 +37,7 @@ def test_importing_the_handler_makes_no_client_and_loads_no_model() -> None:
     script = (
         "import sys; sys.path.insert(0, 'handler'); import app\n"
         "from model_package_resource import sagemaker, service_model\n"
-        "print(sagemaker.client_for.cache_info().currsize, service_model.session.cache_info().currsize,\n"
+        "print(sagemaker._client.cache_info().currsize, service_model.session.cache_info().currsize,\n"
         "      'boto3' in sys.modules, 'crhelper' in sys.modules)\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
