@@ -185,7 +185,7 @@ def _event_arn(event: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def registry_holds(registry: LocalRegistry, arn: str) -> bool:
     try:
-        registry.client().describe_model_package(ModelPackageName=arn)
+        registry.client_of(arn).describe_model_package(ModelPackageName=arn)
     except Exception:  # noqa: BLE001 - any refusal means the registry lacks it
         return False
     return True
@@ -246,7 +246,7 @@ def _print_package(lifecycle: Lifecycle, arn: str) -> None:
 
 def _print_state(registry: LocalRegistry, arn: str, managed: set[str] | None = None) -> None:
     try:
-        live = registry.client().describe_model_package(ModelPackageName=arn)
+        live = registry.client_of(arn).describe_model_package(ModelPackageName=arn)
     except Exception:  # noqa: BLE001
         print(f"   package {arn}: not in the registry")
         return

@@ -6,8 +6,10 @@ as a pipeline leaves them."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
 import socket
 import struct
 import threading
@@ -60,7 +62,7 @@ class LocalRegistry:
     requests: Counter[str] = field(default_factory=Counter)
     faults: list[Fault] = field(default_factory=list)
     _server: Any = None
-    _client: Any = None
+    _clients: dict[tuple[str, str | None], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -104,19 +106,29 @@ class LocalRegistry:
             "AWS_REGION": self.region,
         }
 
-    def client(self) -> Any:
-        """A SageMaker client of this registry (made once: clients are costly)."""
-        if self._client is None:
+    def client(self, region: str | None = None, account: str | None = None) -> Any:
+        """A SageMaker client of this registry, for a region and (for requests that
+        name no ARN, such as creating a group) an account; made once each."""
+        key = (region or self.region, account)
+        if key not in self._clients:
             import botocore.session
 
-            self._client = botocore.session.get_session().create_client(
+            client = botocore.session.get_session().create_client(
                 "sagemaker",
-                region_name=self.region,
+                region_name=key[0],
                 endpoint_url=self.endpoint,
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
             )
-        return self._client
+            if account is not None:
+                client.meta.events.register("before-sign.sagemaker", _account_header(account))
+            self._clients[key] = client
+        return self._clients[key]
+
+    def client_of(self, arn: str) -> Any:
+        """The client for the region of a package's ARN (moto keeps a backend per region)."""
+        parts = arn.split(":")
+        return self.client(parts[3] if len(parts) > 3 and parts[3] else None)
 
     def inject(self, *faults: Fault) -> None:
         with self._lock:
@@ -148,6 +160,9 @@ class LocalRegistry:
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             operation = target.rpartition(".")[2] or "?"
+            account = _account_named(environ)
+            if account is not None:  # a package ARN of another account: moto's backend of that account
+                environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
             with self._lock:
                 self.requests[operation] += 1
             fault = self._next_fault(operation)
@@ -178,7 +193,12 @@ class LocalRegistry:
         groups = spec.get("groups")
         if not isinstance(groups, list) or not groups:
             raise SeedError(f"{path}: field 'groups' must be a non-empty list")
-        client = self.client()
+        region, account = spec.get("region", self.region), spec.get("account")
+        if not isinstance(region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+            raise SeedError(f"{path}: field 'region' must be a region name such as eu-west-1")
+        if account is not None and not re.fullmatch(r"\d{12}", str(account)):
+            raise SeedError(f"{path}: field 'account' must be 12 digits")
+        client = self.client(region, None if account is None else str(account))
         arns: dict[str, str] = {}
         for g, group in enumerate(groups):
             name = group.get("name") if isinstance(group, Mapping) else None
@@ -238,6 +258,28 @@ def load_document(path: str | Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise SeedError(f"{path}: expected a map at the top level")
     return document
+
+
+_ACCOUNT_IN_ARN = re.compile(rb"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:(\d{12}):")
+
+
+def _account_header(account: str) -> Callable[..., None]:
+    def add(request: Any, **_: Any) -> None:
+        request.headers.add_header("x-moto-account-id", account)
+
+    return add
+
+
+def _account_named(environ: dict[str, Any]) -> str | None:
+    """The account of the first SageMaker ARN in the request's body (the body is
+    put back for moto to read)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if not length:
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    match = _ACCOUNT_IN_ARN.search(body)
+    return match.group(1).decode() if match else None
 
 
 def _check_free(host: str, port: int) -> None:

@@ -140,7 +140,7 @@ class Lifecycle:
             request["CustomerMetadataPropertiesToRemove"] = list(remove)
         if approval:
             request["ModelApprovalStatus"] = approval
-        self.registry.client().update_model_package(**request)
+        self.registry.client_of(arn).update_model_package(**request)
         others = self.others.setdefault(arn, {})
         for key, value in (set_ or {}).items():
             others[str(key)] = str(value)
@@ -154,7 +154,7 @@ class Lifecycle:
 
     def describe(self, arn: str) -> dict[str, Any]:
         try:
-            return dict(self.registry.client().describe_model_package(ModelPackageName=arn))
+            return dict(self.registry.client_of(arn).describe_model_package(ModelPackageName=arn))
         except Exception:  # noqa: BLE001 - a package the registry lacks has no state
             return {}
 

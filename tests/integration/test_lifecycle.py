@@ -3,6 +3,7 @@ driven by the same runner that `make demo` and `python -m devkit invoke` use."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,28 @@ def test_port_in_use_is_a_one_line_error() -> None:
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines() == [
         f"error: cannot listen on 127.0.0.1:{port}: Address already in use (choose another --port)"]
+
+
+def test_invoke_plays_an_event_for_another_account_and_region_with_its_seed(tmp_path: Path) -> None:
+    # The contract's own example ARN (account 111122223333, churn/7 in us-east-1).
+    seed = tmp_path / "seed.yaml"
+    seed.write_text('region: us-east-1\naccount: "111122223333"\ngroups:\n  - name: churn\n    versions:\n'
+                    + "      - metadata: {pipeline: p}\n" * 7)
+    event = load_event("create")
+    event["ResourceProperties"]["ModelPackageArn"] = "arn:aws:sagemaker:us-east-1:111122223333:model-package/churn/7"
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    completed = subprocess.run([sys.executable, "-m", "devkit", "invoke", str(path), "--seed", str(seed)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Status              SUCCESS" in completed.stdout and 'pipeline = "p"' in completed.stdout
+    assert 'ticket = "CAB-1234"' in completed.stdout
+
+
+def test_seed_with_a_bad_account_is_a_one_line_error(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("account: 42\ngroups:\n  - name: churn\n    versions: [{}]\n")
+    completed = subprocess.run([sys.executable, "-m", "devkit", "invoke", "events/create.json", "--seed", str(seed)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines() == [f"error: {seed}: field 'account' must be 12 digits"]
