@@ -18,7 +18,7 @@ class LambdaContext:
     function_name = "model-package-resource"
     memory_limit_in_mb = 256
 
-    def __init__(self, timeout_ms: int) -> None:
+    def __init__(self, timeout_ms: int = 30_000) -> None:
         self.aws_request_id = str(uuid.uuid4())
         self._ends = time.monotonic() + timeout_ms / 1000
 

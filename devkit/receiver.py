@@ -12,8 +12,6 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -109,11 +107,3 @@ class ResponseReceiver:
         """What the handler's process needs to trust and reach this receiver."""
         return {"SSL_CERT_FILE": self.ca_file, "ALLOWED_RESPONSE_HOSTS": self.address}
 
-
-@contextmanager
-def running_receiver() -> Iterator[ResponseReceiver]:
-    receiver = ResponseReceiver().start()
-    try:
-        yield receiver
-    finally:
-        receiver.stop()

@@ -15,22 +15,19 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import sagemaker_fidelity
 
-ACCOUNT = "123456789012"  # moto's default account
 REGION = "eu-west-1"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-FAULT_KINDS = ("throttle", "conflict", "http500", "http503", "reset", "slow")
 _ERRORS = {
     "throttle": (400, "ThrottlingException", "Rate exceeded"),
     "conflict": (400, "ConflictException", "Another update is in progress"),
@@ -299,12 +296,3 @@ def _reset(environ: Mapping[str, Any]) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
 
-
-@contextmanager
-def running_registry(seed: str | Path | None = None) -> Iterator[tuple[LocalRegistry, dict[str, str]]]:
-    registry = LocalRegistry().start()
-    try:
-        arns = registry.seed(seed) if seed else {}
-        yield registry, arns
-    finally:
-        registry.stop()

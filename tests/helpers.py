@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from devkit.lambda_process import LambdaContext
+
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn/2"
 OTHER_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn/1"
@@ -21,19 +23,8 @@ def load_event(name: str, response_url: str | None = None, **overrides: Any) -> 
     return event
 
 
-def event_names() -> list[str]:
-    return sorted(p.stem for p in EVENTS.glob("*.json"))
-
-
-class Context:
-    """Lambda's context, as much of it as the handler reads."""
-
-    def __init__(self, remaining_ms: int = 30_000) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
+# Lambda's context, as much of it as the handler reads: the runner's own.
+Context = LambdaContext
 
 class LogCapture:
     """The handler's JSON log lines, captured from its Powertools handler."""

@@ -136,13 +136,12 @@ class Invocation:
 
 
 def _replanning(work: Callable[[], T]) -> T:
-    for attempt in range(1, PLAN_ATTEMPTS + 1):
+    for _ in range(PLAN_ATTEMPTS - 1):
         try:
             return work()
         except ConcurrentUpdate:
-            if attempt == PLAN_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+            continue
+    return work()
 
 
 def check_event(event: Mapping[str, Any]) -> str:

@@ -26,7 +26,7 @@ COMPARED = (
     "SourceUri",
     "ModelLifeCycle",
 )
-READY, WAITING, UNUSABLE = ("Completed",), ("Pending", "InProgress"), ("Failed", "Deleting")
+WAITING, UNUSABLE = ("Pending", "InProgress"), ("Failed", "Deleting")
 
 
 @dataclass

@@ -98,7 +98,8 @@ def describe_ready(
 ) -> dict[str, Any]:
     """The live package once it is no longer Pending or InProgress, waiting within
     the invocation's remaining time; a missing, Failed or Deleting one is an error."""
-    for attempt in range(10_000):
+    attempt = 0
+    while True:
         live = describe(client, arn, deadline)
         if live is None:
             raise PackageNotFound(f"{arn} does not exist", "ModelPackageArn")
@@ -108,6 +109,7 @@ def describe_ready(
         if status not in WAITING:
             return live
         pause = POLL_INTERVALS[min(attempt, len(POLL_INTERVALS) - 1)]
+        attempt += 1
         if deadline.remaining() <= pause:
             raise TimedOut(
                 f"the package is still {status}; raise ServiceTimeout and the function's "
@@ -115,7 +117,6 @@ def describe_ready(
                 "ModelPackageArn",
             )
         sleep(pause)
-    raise TimedOut("the package never left its waiting state", "ModelPackageArn")
 
 
 def update(client: SageMakerClient, request: Mapping[str, Any], request_id: str, deadline: Deadline) -> None:
