@@ -280,13 +280,13 @@ def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeo
     if str(ROOT / "handler") not in sys.path:
         sys.path.insert(0, str(ROOT / "handler"))
     from app import lambda_handler
-    from model_package_resource import sagemaker
+    from model_package_resource import clients
 
     from .lambda_process import LambdaContext
 
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
-    sagemaker.clear_clients()
+    clients.clear()
     try:
         lambda_handler(dict(event), LambdaContext(timeout_ms))
     finally:
@@ -295,7 +295,7 @@ def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeo
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        sagemaker.clear_clients()
+        clients.clear()
     return ""
 
 

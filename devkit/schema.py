@@ -21,8 +21,9 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "lint" / "schemas" / "cus
 def resource_schema() -> dict[str, Any]:
     import botocore
 
+    from model_package_resource import arns
     from model_package_resource import properties as rules
-    from model_package_resource.service_model import update_input_shape
+    from model_package_resource.shapes import json_schema, update_input_shape
 
     shape = update_input_shape()
     definitions: dict[str, Any] = {}
@@ -30,15 +31,22 @@ def resource_schema() -> dict[str, Any]:
     for name, member in shape.members.items():
         if name in rules.DERIVED_PARAMETERS:
             continue
-        members[name] = _convert(member, definitions, declared=name in rules.DECLARED_COLLECTIONS)
+        members[name] = json_schema(member, definitions, declared=name in rules.DECLARED_COLLECTIONS)
         documentation = _first_sentence(member.documentation)
         if documentation and "$ref" not in members[name]:
             members[name]["description"] = documentation
     members[rules.ARN_PROPERTY] = {
         "type": "string",
         "description": "The model package version to act on; a different ARN on update is a replacement.",
-        "pattern": f"^{rules.ARN_PATTERN}$",
-        "maxLength": rules.ARN_MAX_LENGTH,
+        "pattern": f"^{arns.PACKAGE_ARN_PATTERN}$",
+        "maxLength": arns.PACKAGE_ARN_MAX_LENGTH,
+    }
+    members[rules.ROLE_PROPERTY] = {
+        "type": "string",
+        "description": "An IAM role (same partition as the package) that the function assumes for this "
+                       "resource's calls: a role in a central registry account.",
+        "pattern": f"^{arns.ROLE_ARN_PATTERN}$",
+        "maxLength": arns.ROLE_ARN_MAX_LENGTH,
     }
     low, high = rules.SERVICE_TIMEOUT_RANGE
     members["ServiceToken"] = {"type": "string", "description": "The ARN of the function (the stack's export)."}
@@ -59,54 +67,6 @@ def resource_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "primaryIdentifier": ["/properties/ModelPackageArn"],
     }
-
-
-def _convert(shape: Any, definitions: dict[str, Any], declared: bool = False) -> dict[str, Any]:
-    kind = shape.type_name
-    meta = shape.metadata
-    if kind == "structure":
-        if shape.name not in definitions:
-            definitions[shape.name] = {}  # reserve the name first: shapes may nest
-            definitions[shape.name] = {
-                "type": "object",
-                "properties": {n: _convert(m, definitions) for n, m in shape.members.items()},
-                "additionalProperties": False,
-                **({"required": list(shape.required_members)} if shape.required_members else {}),
-            }
-        return {"$ref": f"#/definitions/{shape.name}"}
-    if kind == "list":
-        schema: dict[str, Any] = {"type": "array", "items": _convert(shape.member, definitions)}
-        _bounds(schema, meta, "minItems", "maxItems", declared)
-        return schema
-    if kind == "map":
-        schema = {"type": "object", "additionalProperties": _convert(shape.value, definitions),
-                  "propertyNames": _convert(shape.key, definitions)}
-        _bounds(schema, meta, "minProperties", "maxProperties", declared)
-        return schema
-    if kind == "boolean":
-        return {"type": "boolean"}
-    if kind in ("integer", "long"):
-        schema = {"type": "integer"}
-        _bounds(schema, meta, "minimum", "maximum", False)
-        return schema
-    if kind in ("float", "double"):
-        schema = {"type": "number"}
-        _bounds(schema, meta, "minimum", "maximum", False)
-        return schema
-    schema = {"type": "string"}
-    if shape.enum:
-        schema["enum"] = list(shape.enum)
-    _bounds(schema, meta, "minLength", "maxLength", False)
-    if meta.get("pattern") and meta["pattern"] != ".*":
-        schema["pattern"] = f"^{meta['pattern']}$"
-    return schema
-
-
-def _bounds(schema: dict[str, Any], meta: dict[str, Any], low: str, high: str, declared: bool) -> None:
-    if "min" in meta and meta["min"] > 0 and not declared:
-        schema[low] = meta["min"]
-    if "max" in meta:
-        schema[high] = meta["max"]
 
 
 def _first_sentence(html: str) -> str:

@@ -19,20 +19,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-OPERATIONS = ("DescribeModelPackage", "UpdateModelPackage")
+# The operations the function calls, per service.
+OPERATIONS = {
+    "sagemaker": ("DescribeModelPackage", "UpdateModelPackage"),
+    "dynamodb": ("GetItem", "PutItem", "DeleteItem"),
+    "sts": ("AssumeRole",),
+}
 DATA_DIR = Path(__file__).resolve().parent.parent / "handler" / "model_package_resource" / "botocore_data"
 
 
-def full_model() -> dict[str, Any]:
+def full_model(service: str = "sagemaker") -> dict[str, Any]:
     import botocore.session
 
     loader = botocore.session.Session().get_component("data_loader")
-    model: dict[str, Any] = loader.load_service_model("sagemaker", "service-2")
+    model: dict[str, Any] = loader.load_service_model(service, "service-2")
     return model
 
 
-def trimmed_model(model: dict[str, Any]) -> dict[str, Any]:
-    operations = {name: model["operations"][name] for name in OPERATIONS}
+def trimmed_model(model: dict[str, Any], service: str = "sagemaker") -> dict[str, Any]:
+    operations = {name: model["operations"][name] for name in OPERATIONS[service]}
     wanted: set[str] = set()
     pending = [ref["shape"] for op in operations.values() for ref in _operation_refs(op)]
     while pending:
@@ -46,7 +51,7 @@ def trimmed_model(model: dict[str, Any]) -> dict[str, Any]:
         "metadata": model["metadata"],
         "operations": operations,
         "shapes": {name: model["shapes"][name] for name in sorted(wanted)},
-        "documentation": "SageMaker, trimmed to the operations of the model package resource.",
+        "documentation": f"{model['metadata']['serviceId']}, trimmed to the operations of the model package resource.",
     }
 
 
@@ -65,16 +70,16 @@ def _shape_refs(shape: dict[str, Any]) -> Iterator[str]:
         yield member["shape"]
 
 
-def model_file() -> Path:
-    version = str(full_model()["metadata"]["apiVersion"])
-    return DATA_DIR / "sagemaker" / version / "service-2.json"
+def model_file(service: str = "sagemaker") -> Path:
+    version = str(full_model(service)["metadata"]["apiVersion"])
+    return DATA_DIR / service / version / "service-2.json"
 
 
-def render() -> str:
-    return json.dumps(trimmed_model(full_model()), indent=1) + "\n"
+def render(service: str = "sagemaker") -> str:
+    return json.dumps(trimmed_model(full_model(service), service), indent=1) + "\n"
 
 
 def main(check: bool) -> int:
     from .generated import write_or_check
 
-    return write_or_check(model_file(), render(), "models", check)
+    return max(write_or_check(model_file(s), render(s), "models", check) for s in OPERATIONS)

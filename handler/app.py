@@ -1,59 +1,100 @@
 """Lambda entry point of the Custom::ModelPackage resource (Handler: app.lambda_handler).
 
-Wiring only: refuse a ResponseURL that is not CloudFormation's, run the event's
-work within the invocation's time, and PUT exactly one response. What each event
-does lives in model_package_resource.events."""
+Wiring only: refuse a ResponseURL that is not CloudFormation's, parse the event
+once, run its work within the invocation's time, and PUT exactly one response."""
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
-if __package__ in (None, "") and os.path.dirname(__file__) not in sys.path:
-    # Loaded by path (not from the Lambda task root): make the package importable.
-    sys.path.insert(0, os.path.dirname(__file__))
-
-from model_package_resource.deadline import Deadline
+from model_package_resource import metrics, timing
 from model_package_resource.errors import ResourceError, TimedOut
-from model_package_resource.events import Invocation, Outcome
-from model_package_resource.logs import audit_request, logger
-from model_package_resource.respond import put_response
-from model_package_resource.response import (
-    build_body,
-    parse_allowed_hosts,
-    reason_for,
-    response_url_refusal,
-)
-
-# Time kept back from the work for sending the response before the Lambda's own
-# timeout: a fifth of the invocation's time, between 1 and 5 seconds.
-RESERVE_SHARE, RESERVE_MIN, RESERVE_MAX = 0.2, 1.0, 5.0
-DEFAULT_REMAINING_MS = 60_000
+from model_package_resource.invocation import Outcome, Services, default_services, run
+from model_package_resource.logs import logger
+from model_package_resource.request import Identity, Request, identify, parse_request
+from model_package_resource.response import build_body, reason_for
+from model_package_resource.response_url import ALLOWED_HOSTS_VARIABLE, parse_allowed_hosts, response_url_refusal
+from model_package_resource.sender import put_response
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """Handle one CloudFormation custom resource event; returns what was sent, for
     local runners (Lambda ignores it)."""
+    return handle(event, context, None)
+
+
+def handle(event: Any, context: Any, services: Services | None) -> dict[str, Any]:
+    """`lambda_handler` with the services an invocation talks to (tests pass fakes)."""
     if not isinstance(event, Mapping):
         event = {}
-    refusal = response_url_refusal(
-        event.get("ResponseURL"), parse_allowed_hosts(os.environ.get("ALLOWED_RESPONSE_HOSTS"))
-    )
+    identity = identify(event)
     logger.append_keys(
-        **{k: _short(event.get(k)) for k in ("StackId", "LogicalResourceId", "RequestType", "RequestId")}
+        StackId=identity.stack_id[:256], LogicalResourceId=identity.logical_id[:256],
+        RequestType=identity.request_type[:16], RequestId=identity.request_id[:256],
     )
-    if refusal is not None:
+    url = event.get("ResponseURL")
+    try:
+        refusal = response_url_refusal(url, parse_allowed_hosts(os.environ.get(ALLOWED_HOSTS_VARIABLE)))
+    except Exception as error:  # noqa: BLE001 - a refusal that cannot be judged is a refusal
+        refusal = f"the ResponseURL cannot be checked: {type(error).__name__}"
+    if refusal is not None or not isinstance(url, str):
         logger.error("No response sent and nothing changed", extra={"refusal": refusal})
         return {"Sent": False, "Refusal": refusal}
 
     remaining = _remaining_seconds(context)
-    reserve = min(max(remaining * RESERVE_SHARE, RESERVE_MIN), RESERVE_MAX)
-    deadline = Deadline.after(remaining - reserve)
-    outcome = _run_within(Invocation(event, deadline, on_request=audit_request), deadline)
+    reserve = timing.reserve_for(remaining)
+    respond_by = time.monotonic() + remaining - reserve
+    try:
+        request = parse_request(event, url)
+        outcome = _within_time(request, respond_by, services or default_services())
+    except Exception as error:  # noqa: BLE001 - bad input is one FAILED response
+        outcome = Outcome("FAILED", identity.failure_id(), error=error)
+    return _answer(identity, url, outcome, respond_by + reserve)
 
+
+def _within_time(request: Request, respond_by: float, services: Services) -> Outcome:
+    """The window ends at the earlier of the Lambda's time (less the reserve) and
+    CloudFormation's ServiceTimeout counted from when it signed the ResponseURL."""
+    ends = respond_by
+    if request.signed_at is None:
+        logger.warning("No X-Amz-Date in the response URL: only the Lambda's timeout bounds the work")
+    else:
+        timeout = request.service_timeout or timing.DEFAULT_SERVICE_TIMEOUT
+        left = request.signed_at + timeout - timing.SERVICE_TIMEOUT_MARGIN - time.time()
+        ends = min(ends, time.monotonic() + left)
+        if left <= 0:
+            return Outcome(
+                "FAILED", request.identity.failure_id(),
+                error=TimedOut(f"the event arrived after its ServiceTimeout ({timeout} s)", "ServiceTimeout"),
+            )
+    budget = timing.Budget.within(max(ends - time.monotonic(), 0.0))
+    return _in_worker(request, budget, services)
+
+
+def _in_worker(request: Request, budget: timing.Budget, services: Services) -> Outcome:
+    """Run the work in a worker thread and wait for it until the window ends: a
+    call that hangs cannot keep the response from going out in time. The worker
+    hands its outcome over whole; past the window it is cancelled (it makes no
+    further call) and the event is answered FAILED."""
+    handed: list[Outcome] = []
+    worker = threading.Thread(target=lambda: handed.append(run(request, budget, services)), daemon=True)
+    worker.start()
+    worker.join(max(budget.remaining(), 0))
+    if handed:
+        return handed[0]
+    budget.cancelled.set()
+    return Outcome(
+        "FAILED",
+        request.identity.failure_id(),
+        error=TimedOut("the work did not end before the response was due; it makes no further call"),
+    )
+
+
+def _answer(identity: Identity, url: str, outcome: Outcome, deadline_at: float) -> dict[str, Any]:
     reason = ""
     if outcome.status == "FAILED":
         reason = reason_for(outcome.error) if outcome.error else "Failed"
@@ -62,8 +103,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         logger.error("Event failed", extra={"reason": reason}, exc_info=unexpected)
     for warning in outcome.warnings:
         logger.warning(warning)
-    body = build_body(event, outcome.status, outcome.physical_resource_id, reason=reason, data=outcome.data)
-    delivery = put_response(str(event["ResponseURL"]), body, deadline.at + reserve)
+    metrics.emit(identity.request_type, outcome)
+    body = build_body(identity, outcome.status, outcome.physical_resource_id, reason=reason, data=outcome.data)
+    delivery = put_response(url, body, deadline_at)
     log = logger.info if delivery.delivered else logger.error
     log(
         "Response sent" if delivery.delivered else "Response not delivered",
@@ -71,7 +113,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             "status": outcome.status,
             "attempts": delivery.attempts,
             "detail": delivery.detail,
-            "calls": len(outcome.requests),
+            "calls": len(outcome.calls),
+            "reverts": outcome.reverts,
+            "releases": outcome.releases,
         },
     )
     return {
@@ -80,36 +124,14 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "Status": outcome.status,
         "Reason": reason,
         "PhysicalResourceId": outcome.physical_resource_id,
-        "Data": outcome.data,
+        "Data": dict(outcome.data),
+        "Calls": len(outcome.calls),
+        "Reverts": outcome.reverts,
     }
-
-
-def _run_within(invocation: Invocation, deadline: Deadline) -> Outcome:
-    """Run the work in a worker thread and wait for it until the deadline: a call
-    that hangs cannot keep the response from going out in time. Past the deadline
-    the work is cancelled (it makes no further call) and answered as FAILED."""
-    result: list[Outcome] = []
-    worker = threading.Thread(target=lambda: result.append(invocation.run()), daemon=True)
-    worker.start()
-    worker.join(max(deadline.remaining(), 0))
-    if result:
-        return result[0]
-    deadline.cancelled.set()
-    return Outcome(
-        "FAILED",
-        invocation.failure_id(),
-        requests=invocation.applied,
-        warnings=invocation.warnings,
-        error=TimedOut("SageMaker did not answer before the function's timeout"),
-    )
 
 
 def _remaining_seconds(context: Any) -> float:
     try:
         return float(context.get_remaining_time_in_millis()) / 1000
     except (AttributeError, TypeError, ValueError):
-        return DEFAULT_REMAINING_MS / 1000
-
-
-def _short(value: object) -> str:
-    return value[:256] if isinstance(value, str) else ""
+        return timing.DEFAULT_REMAINING

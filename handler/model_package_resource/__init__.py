@@ -1,4 +1,5 @@
 """A CloudFormation custom resource that governs existing SageMaker model packages.
 
-A pure core (properties, plan, response) and a thin shell (events, sagemaker,
-respond); `app.lambda_handler` wires them to Lambda."""
+A pure core (request, properties, shapes, plan, priors, response) and a thin shell
+(sagemaker, prior_state, credentials, clients, sender); `app.lambda_handler` wires
+them to Lambda."""

@@ -57,3 +57,25 @@ class ConcurrentUpdate(SageMakerError):
 
 class TimedOut(ResourceError):
     cause = "Timed out"
+
+
+class AccessDenied(SageMakerError):
+    cause = "Access denied"
+
+
+class RoleError(ResourceError):
+    """STS refused or throttled the AssumeRole of the resource's RoleArn."""
+
+    cause = "Cannot assume RoleArn"
+
+
+class PriorStateError(ResourceError):
+    """The prior-state table cannot be read or written: nothing is changed."""
+
+    cause = "Prior-state table error"
+
+
+class RevertIncomplete(ResourceError):
+    """A failed event whose revert could not give everything back."""
+
+    cause = "Failed and not fully reverted"

@@ -1,130 +1,115 @@
-"""The one module that talks to SageMaker: a client per region (made on first use,
-cached), describe, update, and waiting for a package that is still being made.
-Service errors become domain errors."""
+"""The one module that talks to SageMaker: a gateway per invocation, bound to its
+client (region from the package ARN; the assumed role's credentials when the
+resource names a RoleArn), its time budget and its RequestId. Service errors
+become domain errors."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import os
-import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from .errors import ConcurrentUpdate, PackageNotFound, PackageUnavailable, SageMakerError, TimedOut
-from .plan import UNUSABLE, WAITING, package_status
-from .service_model import session
+from . import timing
+from .clients import BUDGET
+from .errors import (
+    AccessDenied,
+    ConcurrentUpdate,
+    PackageNotFound,
+    PackageUnavailable,
+    SageMakerError,
+    TimedOut,
+)
 
 if TYPE_CHECKING:
-    from mypy_boto3_sagemaker import SageMakerClient
+    from .arns import PackageArn, RoleArn
+    from .timing import Budget
 
-    from .deadline import Deadline
-
-# Bounded: a call gives up after 3 attempts (standard mode backs off between
-# them), each connect within 3 s and each read within 10 s; the deadline check
-# before each call keeps the whole invocation inside the Lambda's time.
-RETRIES = {"mode": "standard", "total_max_attempts": 3}
-CONNECT_TIMEOUT, READ_TIMEOUT = 3, 10
-POLL_INTERVALS = (1.0, 2.0, 3.0, 5.0)
+WAITING, UNUSABLE = ("Pending", "InProgress"), ("Failed", "Deleting")
 _NOT_FOUND_HINTS = ("does not exist", "not found", "cannot be found")
-# The deadline of the invocation whose work runs on this thread.
-_current = threading.local()
 
 
-def bind_deadline(deadline: Deadline) -> None:
-    """Tie this thread's SageMaker requests to an invocation's deadline: once it has
-    passed or the response was sent, no request leaves, botocore's retries included."""
-    _current.deadline = deadline
+@dataclass
+class SageMakerGateway:
+    client: Any
+    budget: Budget
+    request_id: str
+    package: PackageArn
+    role: RoleArn | None = None
+    # Called with each update request before it is sent: the audit trail.
+    on_request: Callable[[Mapping[str, Any]], None] = lambda request: None
+    sleep: Callable[[float], None] = time.sleep
 
+    def describe(self) -> dict[str, Any] | None:
+        """The live package, or None when it does not exist."""
+        try:
+            response = self.client.describe_model_package(ModelPackageName=self.package.arn, **{BUDGET: self.budget})
+        except self.client.exceptions.ClientError as error:
+            if _is_not_found(error):
+                return None
+            raise self._domain_error("DescribeModelPackage", error) from error
+        return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
-def _before_send(**_: Any) -> None:
-    deadline = getattr(_current, "deadline", None)
-    if deadline is not None:
-        deadline.check("a SageMaker request")
+    def describe_ready(self) -> dict[str, Any]:
+        """The live package once it is no longer Pending or InProgress, waiting within
+        the invocation's time; a missing, Failed or Deleting one is an error."""
+        attempt = 0
+        while True:
+            live = self.describe()
+            if live is None:
+                raise PackageNotFound(f"{self.package.arn} does not exist", "ModelPackageArn")
+            status = package_status(live)
+            if status in UNUSABLE:
+                raise PackageUnavailable(f"the package's status is {status}", "ModelPackageArn")
+            if status not in WAITING:
+                return live
+            pause = timing.POLL_INTERVALS[min(attempt, len(timing.POLL_INTERVALS) - 1)]
+            attempt += 1
+            if self.budget.work_remaining() - pause < self.budget.attempt_seconds:
+                raise TimedOut(
+                    f"the package is still {status}; raise ServiceTimeout and the function's timeout to wait longer",
+                    "ModelPackageArn",
+                )
+            self.sleep(pause)
 
-
-# Environment settings that decide where a client calls and as whom: a client is
-# cached per region and per their values, so a process whose settings change (a
-# local registry restarted on another port) never reuses a stale one.
-CLIENT_SETTINGS = ("AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE")
-
-
-def client_for(region: str) -> SageMakerClient:
-    """The SageMaker client for a package's region (taken from its ARN, so its
-    partition and endpoint follow), made on first use. AWS_ENDPOINT_URL_SAGEMAKER,
-    botocore's own setting, points it at a local registry."""
-    return _client(region, tuple(os.environ.get(name) for name in CLIENT_SETTINGS))
-
-
-@functools.cache
-def _client(region: str, settings: tuple[str | None, ...]) -> SageMakerClient:
-    from botocore.config import Config
-
-    config = Config(  # type: ignore[call-arg]  # user_agent_appid: newer than the stubs
-        retries=RETRIES,  # type: ignore[arg-type]
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
-        user_agent_appid="model-package-resource",
-    )
-    client = session().create_client("sagemaker", region_name=region, config=config)
-    client.meta.events.register("before-send.sagemaker", _before_send)
-    return cast("SageMakerClient", client)
-
-
-def clear_clients() -> None:
-    """Forget the cached clients (tests and runners that change client settings)."""
-    _client.cache_clear()
-
-
-def describe(client: SageMakerClient, arn: str, deadline: Deadline) -> dict[str, Any] | None:
-    """The live package, or None when it does not exist."""
-    deadline.check("DescribeModelPackage")
-    try:
-        response = client.describe_model_package(ModelPackageName=arn)
-    except client.exceptions.ClientError as error:
-        if _is_not_found(error):
-            return None
-        raise _domain_error("DescribeModelPackage", error) from error
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
-
-
-def describe_ready(
-    client: SageMakerClient,
-    arn: str,
-    deadline: Deadline,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
-    """The live package once it is no longer Pending or InProgress, waiting within
-    the invocation's remaining time; a missing, Failed or Deleting one is an error."""
-    attempt = 0
-    while True:
-        live = describe(client, arn, deadline)
-        if live is None:
-            raise PackageNotFound(f"{arn} does not exist", "ModelPackageArn")
-        status = package_status(live)
-        if status in UNUSABLE:
-            raise PackageUnavailable(f"the package's status is {status}", "ModelPackageArn")
-        if status not in WAITING:
-            return live
-        pause = POLL_INTERVALS[min(attempt, len(POLL_INTERVALS) - 1)]
-        attempt += 1
-        if deadline.remaining() <= pause:
-            raise TimedOut(
-                f"the package is still {status}; raise ServiceTimeout and the function's "
-                "timeout to wait longer",
-                "ModelPackageArn",
+    def update(self, request: Mapping[str, Any]) -> None:
+        self.on_request(request)
+        try:
+            self.client.update_model_package(
+                **request, ClientToken=client_token(self.request_id, request), **{BUDGET: self.budget}
             )
-        sleep(pause)
+        except self.client.exceptions.ClientError as error:
+            raise self._domain_error("UpdateModelPackage", error, request) from error
+
+    def _domain_error(
+        self, operation: str, error: Any, request: Mapping[str, Any] | None = None
+    ) -> SageMakerError | PackageNotFound:
+        if _is_not_found(error):
+            return PackageNotFound(f"{operation}: the package does not exist", "ModelPackageArn")
+        info = error.response.get("Error", {})
+        code, message = info.get("Code", "Error"), info.get("Message", "")
+        path = ", ".join(k for k in request if k != "ModelPackageArn") if request else None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            return AccessDenied(self._access_hint(operation), path or "ModelPackageArn")
+        kind = ConcurrentUpdate if code == "ConflictException" else SageMakerError
+        return kind(f"{operation} failed: {code}: {message}", path)
+
+    def _access_hint(self, operation: str) -> str:
+        if self.role is not None:
+            return (
+                f"{operation} as role {self.role.name} of {self.role.account} refused: let the role call it "
+                f"on the package's group in {self.package.account}"
+            )
+        return (
+            f"{operation} on {self.package.account}'s package refused; fix one: grant the function's role in "
+            "the group's resource policy, list the account in RegistryAccountIds, or set RoleArn"
+        )
 
 
-def update(client: SageMakerClient, request: Mapping[str, Any], request_id: str, deadline: Deadline) -> None:
-    deadline.check("UpdateModelPackage")
-    try:
-        client.update_model_package(**request, ClientToken=client_token(request_id, request))
-    except client.exceptions.ClientError as error:
-        raise _domain_error("UpdateModelPackage", error) from error
+def package_status(live: Mapping[str, Any]) -> str:
+    return str(live.get("ModelPackageStatus", "Completed"))
 
 
 def client_token(request_id: str, request: Mapping[str, Any]) -> str:
@@ -141,11 +126,3 @@ def _is_not_found(error: Any) -> bool:
     return code in ("ResourceNotFound", "ResourceNotFoundException") or (
         code == "ValidationException" and any(h in message for h in _NOT_FOUND_HINTS)
     )
-
-
-def _domain_error(operation: str, error: Any) -> SageMakerError | PackageNotFound:
-    if _is_not_found(error):
-        return PackageNotFound(f"{operation}: the package does not exist", "ModelPackageArn")
-    info = error.response.get("Error", {})
-    kind = ConcurrentUpdate if info.get("Code") == "ConflictException" else SageMakerError
-    return kind(f"{operation} failed: {info.get('Code', 'Error')}: {info.get('Message', '')}")

@@ -1,13 +1,24 @@
+"""The functional tier: `app.handle` with the services it talks to passed in. SageMaker
+is botocore's Stubber on a client of the gateway (exact requests, nothing left
+unmade); the prior-state table is an in-memory one with the same conditional
+versioning as DynamoDB's."""
+
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from botocore.stub import ANY, Stubber
 
-from model_package_resource.sagemaker import client_for
+from model_package_resource.errors import PriorStateError
+from model_package_resource.invocation import Services
+from model_package_resource.logs import audit_request
+from model_package_resource.prior_state import Record, RecordKey
+from model_package_resource.priors import Priors
+from model_package_resource.sagemaker import SageMakerGateway
+from model_package_resource.shapes import session
 from tests.helpers import ARN
 
 
@@ -30,19 +41,75 @@ def described(arn: str = ARN, metadata: dict[str, str] | None = None, **fields: 
     return response
 
 
+class MemoryPriorState:
+    """The prior-state table in memory: versioned records, conditional writes."""
+
+    def __init__(self) -> None:
+        self.records: dict[RecordKey, Record] = {}
+        self.down: set[str] = set()  # operations that fail: "load", "save", "remove"
+
+    def _check(self, operation: str) -> None:
+        if operation in self.down:
+            raise PriorStateError(f"prior-state: {operation} failed: ServiceUnavailable", "PRIOR_STATE_TABLE")
+
+    def load(self, key: RecordKey) -> Record | None:
+        self._check("load")
+        return self.records.get(key)
+
+    def save(self, key: RecordKey, priors: Priors, previous: Record | None) -> Record:
+        self._check("save")
+        assert self.records.get(key) == previous, "conditional write on a stale version"
+        record = Record(priors, (previous.version if previous else 0) + 1)
+        self.records[key] = record
+        return record
+
+    def remove(self, key: RecordKey, previous: Record) -> None:
+        self._check("remove")
+        assert self.records.get(key) == previous, "conditional delete on a stale version"
+        del self.records[key]
+
+    def restore(self, key: RecordKey, written: Record, previous: Record | None) -> None:
+        if previous is None:
+            self.remove(key, written)
+        else:
+            self.save(key, previous.priors, written)
+
+
 class SageMakerStub:
-    """botocore's Stubber on the handler's own (cached) client for a region."""
+    """botocore's Stubber on the gateway's client, one per region."""
 
-    def __init__(self, stubbers: dict[str, Stubber]) -> None:
-        self._stubbers = stubbers
+    current: ClassVar[SageMakerStub | None] = None
 
-    def _for(self, arn: str) -> Stubber:
-        region = arn.split(":")[3]
+    def __init__(self) -> None:
+        self._stubbers: dict[str, Stubber] = {}
+        self.table = MemoryPriorState()
+        self.gateways: list[SageMakerGateway] = []
+
+    def client(self, region: str) -> Any:
         if region not in self._stubbers:
-            stubber = Stubber(client_for(region))
+            client = session().create_client("sagemaker", region_name=region, aws_access_key_id="testing",
+                                             aws_secret_access_key="testing")
+            from model_package_resource.clients import _carry_budget, _check_budget
+
+            client.meta.events.register("provide-client-params", _carry_budget)
+            client.meta.events.register("request-created", _check_budget)
+            stubber = Stubber(client)
             stubber.activate()
             self._stubbers[region] = stubber
-        return self._stubbers[region]
+        return self._stubbers[region].client
+
+    def services(self) -> Services:
+        def gateway(package: Any, role: Any, budget: Any, request: Any) -> SageMakerGateway:
+            made = SageMakerGateway(self.client(package.region), budget, request.identity.request_id, package, role,
+                                    on_request=audit_request)
+            self.gateways.append(made)
+            return made
+
+        return Services(sagemaker=gateway, prior_state=lambda budget: self.table)
+
+    def _for(self, arn: str) -> Stubber:
+        self.client(arn.split(":")[3])
+        return self._stubbers[arn.split(":")[3]]
 
     def describe(self, response: dict[str, Any]) -> None:
         arn = response["ModelPackageArn"]
@@ -59,16 +126,21 @@ class SageMakerStub:
     def update_error(self, arn: str, code: str, message: str) -> None:
         self._for(arn).add_client_error("update_model_package", code, message)
 
+    def verify(self) -> None:
+        for stubber in self._stubbers.values():
+            stubber.assert_no_pending_responses()
+            stubber.deactivate()
+
 
 @pytest.fixture
 def sagemaker() -> Iterator[SageMakerStub]:
     """GIVEN a SageMaker that answers exactly the queued calls; the test fails if
     the handler makes a call not queued or leaves one unmade."""
-    stubbers: dict[str, Stubber] = {}
-    yield SageMakerStub(stubbers)
-    for stubber in stubbers.values():
-        stubber.assert_no_pending_responses()
-        stubber.deactivate()
+    stub = SageMakerStub()
+    SageMakerStub.current = stub
+    yield stub
+    SageMakerStub.current = None
+    stub.verify()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app import lambda_handler
+from app import handle, lambda_handler
 from devkit.receiver import ResponseReceiver
 from model_package_resource.sagemaker import client_token
 from tests.functional.conftest import SageMakerStub, described
@@ -16,7 +16,8 @@ from tests.helpers import ARN, OTHER_ARN, Context, LogCapture, load_event
 
 
 def invoke(event: dict[str, Any], receiver: ResponseReceiver, remaining_ms: int = 30_000) -> dict[str, Any]:
-    lambda_handler(event, Context(remaining_ms))
+    stub = SageMakerStub.current or SageMakerStub()
+    handle(event, Context(remaining_ms), stub.services())
     bodies = receiver.bodies()
     assert len(bodies) == 1, f"expected exactly one response, got {len(bodies)}"
     body = bodies[0]
@@ -95,10 +96,11 @@ def test_specs_card_and_lifecycle_on_create(sagemaker: SageMakerStub, receiver: 
     event = load_event("create-inference-spec", receiver.url())
     props = event["ResourceProperties"]
     sagemaker.describe(described())
-    sagemaker.update(AdditionalInferenceSpecificationsToAdd=props["AdditionalInferenceSpecificationsToAdd"],
-                     ModelLifeCycle=props["ModelLifeCycle"],
+    sagemaker.update(ModelLifeCycle=props["ModelLifeCycle"],
                      ModelCard={"ModelCardContent": props["ModelCard"]["ModelCardContent"]})
-    sagemaker.update(ModelCard={"ModelCardStatus": "Draft"})
+    # Specifications cannot be undone: always in the last call, so no call can fail after them.
+    sagemaker.update(ModelCard={"ModelCardStatus": "Draft"},
+                     AdditionalInferenceSpecificationsToAdd=props["AdditionalInferenceSpecificationsToAdd"])
     assert invoke(event, receiver)["Status"] == "SUCCESS"
 
 
@@ -181,7 +183,8 @@ def test_sagemaker_refusal_is_reported(sagemaker: SageMakerStub, receiver: Respo
     sagemaker.describe(described())
     sagemaker.update_error(ARN, "ValidationException", "Approval not allowed")
     body = invoke(load_event("create", receiver.url()), receiver)
-    assert body["Reason"] == ("SageMaker error: UpdateModelPackage failed: ValidationException: "
+    assert body["Reason"] == ("SageMaker error at CustomerMetadataProperties, ModelApprovalStatus, "
+                              "ApprovalDescription: UpdateModelPackage failed: ValidationException: "
                               "Approval not allowed")
 
 
@@ -354,9 +357,17 @@ def test_response_is_sent_before_the_deadline_when_sagemaker_hangs(
                 raise RuntimeError("released")
             return call
 
-    monkeypatch.setattr("model_package_resource.sagemaker.client_for", lambda region: Hanging())
+    from model_package_resource.invocation import Services
+    from model_package_resource.sagemaker import SageMakerGateway
+    from tests.functional.conftest import MemoryPriorState
+
+    services = Services(
+        sagemaker=lambda package, role, budget, request: SageMakerGateway(Hanging(), budget, "r", package),
+        prior_state=lambda budget: MemoryPriorState(),
+    )
     started = time.monotonic()
-    body = invoke(load_event("create", receiver.url()), receiver, remaining_ms=3_000)
+    handle(load_event("create", receiver.url()), Context(3_000), services)
+    body = receiver.bodies()[0]
     elapsed = time.monotonic() - started
     release.set()
     assert body["Status"] == "FAILED" and body["Reason"].startswith("Timed out")
@@ -377,27 +388,38 @@ def test_rollback_from_invalid_properties_restores_a_managed_key_changed_meanwhi
 
 
 def test_no_request_leaves_after_the_deadline_not_even_a_botocore_retry() -> None:
-    from model_package_resource import sagemaker
-    from model_package_resource.deadline import Deadline
+    from model_package_resource import clients
     from model_package_resource.errors import TimedOut
+    from model_package_resource.timing import Budget
 
-    deadline = Deadline.after(30)
-    deadline.cancelled.set()  # the response was sent on the work's behalf
-    sagemaker.bind_deadline(deadline)
-    client = sagemaker.client_for("eu-west-1")
-    try:
-        with pytest.raises(TimedOut, match="no time left for a SageMaker request"):
-            client.describe_model_package(ModelPackageName=ARN)  # would otherwise go to AWS
-    finally:
-        sagemaker.bind_deadline(Deadline.after(3600))
+    budget = Budget.within(30)
+    budget.cancelled.set()  # the response was sent on the work's behalf
+    client = clients.client("sagemaker", "eu-west-1", budget)
+    with pytest.raises(TimedOut, match="no time left for DescribeModelPackage"):
+        client.describe_model_package(ModelPackageName=ARN, **{clients.BUDGET: budget})  # would go to AWS
+
+
+def test_each_call_is_checked_against_its_own_invocations_budget() -> None:
+    from model_package_resource import clients
+    from model_package_resource.errors import TimedOut
+    from model_package_resource.timing import Budget
+
+    answered, current = Budget.within(30), Budget.within(30)
+    answered.cancelled.set()
+    client = clients.client("sagemaker", "eu-west-1", current)
+    assert clients.client("sagemaker", "eu-west-1", answered) is client  # one cached client for both
+    with pytest.raises(TimedOut):
+        client.describe_model_package(ModelPackageName=ARN, **{clients.BUDGET: answered})
 
 
 def test_a_changed_endpoint_setting_gets_a_fresh_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    from model_package_resource.sagemaker import client_for
+    from model_package_resource import clients
+    from model_package_resource.timing import Budget
 
+    budget = Budget.within(60)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:1111")
-    first = client_for("eu-west-1")
-    assert client_for("eu-west-1") is first
+    first = clients.client("sagemaker", "eu-west-1", budget)
+    assert clients.client("sagemaker", "eu-west-1", budget) is first
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:2222")
-    second = client_for("eu-west-1")
+    second = clients.client("sagemaker", "eu-west-1", budget)
     assert second is not first and second.meta.endpoint_url == "http://127.0.0.1:2222"

@@ -1,24 +1,51 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devkit.sagemaker_fidelity import apply_update
+from model_package_resource.arns import parse_package_arn
 from model_package_resource.errors import MetadataConflict, SpecificationConflict
-from model_package_resource.plan import Plan, plan_create, plan_delete, plan_update, resource_data
-from model_package_resource.properties import Properties, parse_arn
+from model_package_resource.plan import Plan, plan, plan_release
+from model_package_resource.plan import simulate as apply_update
+from model_package_resource.properties import FIELDS, Properties
+from model_package_resource.request import Identity, Request
+from model_package_resource.response import resource_data
 from tests.helpers import ARN
 
-PACKAGE = parse_arn(ARN)
+PACKAGE = parse_package_arn(ARN)
+IDENTITY = Identity("Update", "r-1", "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1", "Approve", ARN)
 
 
 def declared(metadata: dict[str, str] | None = None, *, overwrite: bool = False, **api: Any) -> Properties:
-    if metadata is not None:
-        api["CustomerMetadataProperties"] = metadata
-    return Properties(package=PACKAGE, api=api, overwrite_existing_metadata=overwrite)
+    return Properties(
+        PACKAGE,
+        fields={k: v for k, v in api.items() if k in FIELDS},
+        metadata=dict(metadata or {}),
+        keys_to_remove=tuple(api.get("CustomerMetadataPropertiesToRemove", ())),
+        specifications=tuple(api.get("AdditionalInferenceSpecificationsToAdd", ())),
+        overwrite_existing_metadata=overwrite,
+    )
+
+
+def listed(planned: Plan) -> Plan:
+    return replace(planned, calls=list(planned.calls), warnings=list(planned.warnings))  # type: ignore[arg-type]
+
+
+def plan_create(new: Properties, live: dict[str, Any]) -> Plan:
+    return listed(plan(Request(IDENTITY, "Create", "create", new), live, None))
+
+
+def plan_update(old: Properties, new: Properties, live: dict[str, Any]) -> Plan:
+    """An Update of a resource made before the prior-state table: the stateless rule."""
+    return listed(plan(Request(IDENTITY, "Update", "update", new, baseline=old), live, None))
+
+
+def plan_delete(arn: str, keys: dict[str, str], live: dict[str, Any]) -> Plan:
+    return listed(plan_release(Properties(parse_package_arn(arn), metadata=keys), live, None, removing_record=True))
 
 
 def package(metadata: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
@@ -32,8 +59,8 @@ def spec(name: str, image: str = "img") -> dict[str, Any]:
 
 
 def only(plan: Plan) -> dict[str, Any]:
-    assert len(plan.requests) == 1, plan.requests
-    request = dict(plan.requests[0])
+    assert len(plan.calls) == 1, plan.calls
+    request = dict(plan.calls[0])
     assert request.pop("ModelPackageArn") == ARN
     return request
 
@@ -48,7 +75,7 @@ def test_create_sends_what_differs_and_leaves_others_keys() -> None:
 
 def test_redelivered_create_makes_no_call() -> None:
     live = package({"ticket": "CAB-1"}, ModelApprovalStatus="Approved")
-    assert plan_create(declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved"), live).requests == []
+    assert plan_create(declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved"), live).calls == []
 
 
 def test_create_refuses_to_take_over_a_key_holding_another_value() -> None:
@@ -82,12 +109,12 @@ def test_update_that_changes_nothing_live_makes_no_call() -> None:
     old = declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved")
     new = declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved", ApprovalDescription="d")
     live = package({"ticket": "CAB-1"}, ModelApprovalStatus="Approved", ApprovalDescription="d")
-    assert plan_update(old, new, live).requests == []
+    assert plan_update(old, new, live).calls == []
 
 
 def test_dropped_key_changed_by_someone_else_is_left_with_a_warning() -> None:
     plan = plan_update(declared({"ticket": "CAB-1"}), declared({}), package({"ticket": "CAB-9"}))
-    assert plan.requests == []
+    assert plan.calls == []
     assert any("ticket" in w for w in plan.warnings)
 
 
@@ -105,7 +132,7 @@ def test_update_checks_ownership_only_for_keys_it_starts_managing() -> None:
 def test_keys_to_remove_are_removed_again_only_when_the_list_changes() -> None:
     live = package({"stale": "back", "older": "1"})
     same = declared(CustomerMetadataPropertiesToRemove=["stale"])
-    assert plan_update(same, same, live).requests == []
+    assert plan_update(same, same, live).calls == []
     changed = declared(CustomerMetadataPropertiesToRemove=["stale", "older"])
     assert only(plan_update(same, changed, live)) == {"CustomerMetadataPropertiesToRemove": ["older", "stale"]}
 
@@ -120,12 +147,18 @@ def test_rollback_is_an_update_with_old_and_new_swapped() -> None:
 # --- Specifications, splitting ------------------------------------------------------
 
 def test_specifications_are_append_only() -> None:
-    live = package(AdditionalInferenceSpecifications=[{**spec("neo"), "Description": "filled in"}])
+    # SageMaker fills in a container's ImageDigest: not a difference.
+    live = package(AdditionalInferenceSpecifications=[
+        {"Name": "neo", "Containers": [{"Image": "img", "ImageDigest": "sha256:0"}]}])
     plan = plan_create(declared(AdditionalInferenceSpecificationsToAdd=[spec("neo"), spec("gpu")]), live)
     assert only(plan) == {"AdditionalInferenceSpecificationsToAdd": [spec("gpu")]}
     with pytest.raises(SpecificationConflict) as raised:
         plan_create(declared(AdditionalInferenceSpecificationsToAdd=[spec("neo", "other")]), live)
     assert raised.value.path == "AdditionalInferenceSpecificationsToAdd[0]"
+    # A field on the package that the declaration lacks is different content: compared exactly.
+    described = package(AdditionalInferenceSpecifications=[{**spec("neo"), "Description": "by hand"}])
+    with pytest.raises(SpecificationConflict):
+        plan_create(declared(AdditionalInferenceSpecificationsToAdd=[spec("neo")]), described)
 
 
 def test_more_than_fifteen_specifications_in_all_fail() -> None:
@@ -137,14 +170,14 @@ def test_more_than_fifteen_specifications_in_all_fail() -> None:
 def test_dropped_specification_stays_with_a_warning() -> None:
     live = package(AdditionalInferenceSpecifications=[spec("neo")])
     plan = plan_update(declared(AdditionalInferenceSpecificationsToAdd=[spec("neo")]), declared(), live)
-    assert plan.requests == [] and any("neo" in w for w in plan.warnings)
+    assert plan.calls == [] and any("neo" in w for w in plan.warnings)
 
 
 def test_source_uri_and_inference_specification_go_in_two_calls() -> None:
     inference = {"Containers": [{"Image": "new"}]}
     plan = plan_create(declared(SourceUri="s3://src", InferenceSpecification=inference,
                                 ModelApprovalStatus="Approved"), package())
-    assert [sorted(r) for r in plan.requests] == [
+    assert [sorted(r) for r in plan.calls] == [
         ["InferenceSpecification", "ModelApprovalStatus", "ModelPackageArn"], ["ModelPackageArn", "SourceUri"]]
 
 
@@ -158,13 +191,13 @@ def test_model_card_content_and_status_are_split_in_an_order_that_works(
     card = {"ModelCardContent": '{"a": 1}', "ModelCardStatus": "Approved"}
     plan = plan_create(declared(ModelCard=card), package(ModelCard={"ModelCardContent": "{}",
                                                                     "ModelCardStatus": live_status}))
-    assert [list(r["ModelCard"]) for r in plan.requests] == [[first], [second]]
+    assert [list(r["ModelCard"]) for r in plan.calls] == [[first], [second]]
 
 
 def test_model_card_content_compares_as_json() -> None:
     live = package(ModelCard={"ModelCardContent": '{"a":1}', "ModelCardStatus": "Draft"})
     plan = plan_create(declared(ModelCard={"ModelCardContent": '{ "a": 1 }', "ModelCardStatus": "Draft"}), live)
-    assert plan.requests == []
+    assert plan.calls == []
 
 
 # --- Delete, Data ---------------------------------------------------------------
@@ -190,7 +223,7 @@ MAPS = st.dictionaries(KEYS, VALUES, max_size=6)
 
 
 def apply_all(live: dict[str, Any], plan: Plan) -> dict[str, Any]:
-    for request in plan.requests:
+    for request in plan.calls:
         live = apply_update(live, request)
     return live
 
@@ -208,7 +241,7 @@ def test_update_planner_properties(old: dict[str, str], new: dict[str, str], liv
         assert any(k not in old and k in live and live[k] != v for k, v in new.items())
         return
     touched = set()
-    for request in plan.requests:
+    for request in plan.calls:
         to_set = set(request.get("CustomerMetadataProperties", {}))
         to_remove = set(request.get("CustomerMetadataPropertiesToRemove", []))
         assert not to_set & to_remove, "a key both set and removed"
@@ -226,7 +259,7 @@ def test_update_planner_properties(old: dict[str, str], new: dict[str, str], liv
     assert {k: v for k, v in metadata.items() if k not in old and k not in new} == {
         k: v for k, v in live.items() if k not in old and k not in new}
     # planning again after applying gives no request
-    assert plan_update(old_props, new_props, after).requests == []
+    assert plan_update(old_props, new_props, after).calls == []
 
 
 @given(declared_keys=MAPS, live=MAPS)
@@ -244,6 +277,6 @@ def test_create_then_redelivered_create_is_a_no_op(new: dict[str, str], live: di
                                                     approval: str) -> None:
     props = declared(new, overwrite=True, ModelApprovalStatus=approval)
     after = apply_all(package(live), plan_create(props, package(live)))
-    assert plan_create(props, after).requests == []
+    assert plan_create(props, after).calls == []
     assert after["ModelApprovalStatus"] == approval
 

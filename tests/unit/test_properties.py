@@ -4,9 +4,19 @@ from typing import Any
 
 import pytest
 
-from model_package_resource.errors import InvalidProperty, ResourceError, UnknownProperty
-from model_package_resource.properties import parse_arn, parse_properties, salvage_metadata
+from model_package_resource.arns import parse_package_arn as parse_arn
+from model_package_resource.errors import InvalidEvent, InvalidProperty, ResourceError, UnknownProperty
+from model_package_resource.properties import Properties, parse_properties, salvage_properties
+from model_package_resource.request import parse_request
 from tests.helpers import ARN
+
+
+def salvage_metadata(raw: object) -> tuple[dict[str, str], list[str]]:
+    properties, skipped = salvage_properties(raw, parse_arn(ARN))
+    return dict(properties.metadata), skipped
+
+
+RAW: dict[str, Any] = {}
 
 
 def props(**extra: Any) -> dict[str, Any]:
@@ -38,9 +48,11 @@ def props(**extra: Any) -> dict[str, Any]:
 def test_strings_are_coerced_to_the_service_models_types(raw: dict[str, Any], expected: dict[str, Any]) -> None:
     # GIVEN properties as CloudFormation delivers them (every scalar a string)
     # WHEN they are parsed
+    RAW.clear()
+    RAW.update(raw)
     parsed = parse_properties(props(**raw))
     # THEN each value has the type the botocore model gives its parameter
-    assert parsed.api == expected.get("api", parsed.api)
+    assert api_of(parsed) == expected.get("api", api_of(parsed))
     assert parsed.overwrite_existing_metadata is expected.get("overwrite", False)
     assert parsed.package.arn == ARN
 
@@ -94,8 +106,22 @@ def test_bad_input_names_the_property_path(
 
 
 def test_properties_must_be_a_map() -> None:
-    with pytest.raises(InvalidProperty, match="expected a map of properties, got a list"):
-        parse_properties(["ModelPackageArn"])
+    event = {"RequestType": "Create", "RequestId": "r", "StackId": "s", "LogicalResourceId": "L",
+             "ResourceProperties": ["ModelPackageArn"]}
+    with pytest.raises(InvalidEvent, match="ResourceProperties is missing or not a map"):
+        parse_request(event, "https://x.amazonaws.com/r")
+
+
+def api_of(parsed: Properties) -> dict[str, Any]:
+    """The UpdateModelPackage parameters that the properties declare, as one map."""
+    api: dict[str, Any] = dict(parsed.fields)
+    if parsed.metadata or "CustomerMetadataProperties" in RAW:
+        api["CustomerMetadataProperties"] = dict(parsed.metadata)
+    if parsed.keys_to_remove:
+        api["CustomerMetadataPropertiesToRemove"] = list(parsed.keys_to_remove)
+    if parsed.specifications:
+        api["AdditionalInferenceSpecificationsToAdd"] = list(parsed.specifications)
+    return api
 
 
 def test_arn_gives_partition_region_and_version() -> None:

@@ -7,13 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from model_package_resource.errors import InvalidProperty, MetadataConflict
-from model_package_resource.response import (
-    MAX_BODY,
-    build_body,
-    parse_allowed_hosts,
-    reason_for,
-    response_url_refusal,
-)
+from model_package_resource.request import identify
+from model_package_resource.response import MAX_BODY, build_body, reason_for
+from model_package_resource.response_url import parse_allowed_hosts, response_url_refusal
 
 EVENT = {"StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1", "RequestId": "r-1",
          "LogicalResourceId": "ApproveModel"}
@@ -38,7 +34,7 @@ def test_unexpected_errors_show_only_their_type() -> None:
 
 
 def test_body_echoes_the_event_and_carries_flat_data() -> None:
-    body = json.loads(build_body(EVENT, "SUCCESS", "arn:x", data={"ModelPackageVersion": "2"}))
+    body = json.loads(build_body(identify(EVENT), "SUCCESS", "arn:x", data={"ModelPackageVersion": "2"}))
     assert body == {"Status": "SUCCESS", "Reason": "", "PhysicalResourceId": "arn:x", **EVENT,
                     "NoEcho": False, "Data": {"ModelPackageVersion": "2"}}
 
@@ -49,7 +45,7 @@ def test_body_echoes_the_event_and_carries_flat_data() -> None:
 def test_body_always_fits_in_4096_bytes(stack: str, logical: str, request_id: str, physical: str,
                                         reason: str, data: dict[str, str]) -> None:
     event = {"StackId": stack, "LogicalResourceId": logical, "RequestId": request_id}
-    body = build_body(event, "FAILED", physical, reason=reason, data=data)
+    body = build_body(identify(event), "FAILED", physical, reason=reason, data=data)
     assert len(body) <= MAX_BODY
     assert len(json.loads(body)["Reason"]) <= 256
 

@@ -14,11 +14,9 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-MAX_ATTEMPTS = 5
-ATTEMPT_TIMEOUT = 5.0
-BACKOFF = (0.25, 0.5, 1.0, 2.0)
+from . import timing
 
 
 @dataclass(frozen=True)
@@ -39,23 +37,24 @@ def put_response(
     """Send `body`, retrying transport errors and 5xx/429 answers while attempts
     and time (until `deadline_at`, a clock() instant) remain."""
     parts = urlsplit(url)
-    target = parts.path or "/"
+    # A presigned URL is ASCII; anything else is sent percent-encoded, never raised on.
+    target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
     if parts.query:
-        target += "?" + parts.query
+        target += "?" + quote(parts.query, safe="=&%/:+-._~")
     headers = {"content-type": "", "content-length": str(len(body))}
     context = ssl.create_default_context()
     detail = "no time left to send"
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for attempt in range(1, timing.PUT_ATTEMPTS + 1):
         remaining = deadline_at - clock()
         if remaining <= 0.05:
             return Delivery(False, attempt - 1, detail)
         connection = http.client.HTTPSConnection(
-            parts.hostname or "", parts.port, timeout=min(ATTEMPT_TIMEOUT, remaining), context=context
+            parts.hostname or "", parts.port, timeout=min(timing.PUT_TIMEOUT, remaining), context=context
         )
         try:
             connection.request("PUT", target, body=body, headers=headers)
             status = connection.getresponse().status
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, http.client.HTTPException, ValueError) as error:  # UnicodeError is a ValueError
             detail = f"{type(error).__name__}: {error}"
         else:
             if 200 <= status < 300:
@@ -65,7 +64,7 @@ def put_response(
                 return Delivery(False, attempt, detail)  # signature expired or refused: final
         finally:
             connection.close()
-        pause = BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]
-        if attempt < MAX_ATTEMPTS and deadline_at - clock() > pause:
+        pause = timing.PUT_BACKOFF[min(attempt - 1, len(timing.PUT_BACKOFF) - 1)]
+        if attempt < timing.PUT_ATTEMPTS and deadline_at - clock() > pause:
             sleep(pause)
-    return Delivery(False, MAX_ATTEMPTS, detail)
+    return Delivery(False, timing.PUT_ATTEMPTS, detail)

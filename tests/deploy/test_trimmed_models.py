@@ -9,22 +9,25 @@ import sys
 from pathlib import Path
 
 import botocore.session
+import pytest
 
 from devkit.trim_model import OPERATIONS, model_file, render
-from model_package_resource.service_model import session
+from model_package_resource.shapes import session
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_committed_trimmed_model_is_generated_from_the_pinned_botocore() -> None:
-    assert model_file().read_text() == render(), "run: python -m devkit models"
+@pytest.mark.parametrize("service", sorted(OPERATIONS))
+def test_committed_trimmed_model_is_generated_from_the_pinned_botocore(service: str) -> None:
+    assert model_file(service).read_text() == render(service), "run: python -m devkit models"
 
 
-def test_trimmed_model_loses_no_parameter() -> None:
-    full = botocore.session.Session().get_service_model("sagemaker")
-    trimmed = session().get_service_model("sagemaker")
-    assert sorted(trimmed.operation_names) == sorted(OPERATIONS)
-    for name in OPERATIONS:
+@pytest.mark.parametrize("service", sorted(OPERATIONS))
+def test_trimmed_model_loses_no_parameter(service: str) -> None:
+    full = botocore.session.Session().get_service_model(service)
+    trimmed = session().get_service_model(service)
+    assert sorted(trimmed.operation_names) == sorted(OPERATIONS[service])
+    for name in OPERATIONS[service]:
         ours, theirs = trimmed.operation_model(name), full.operation_model(name)
         for shape in ("input_shape", "output_shape"):
             assert json.dumps(getattr(ours, shape).members, default=repr, sort_keys=True) == json.dumps(
@@ -36,8 +39,8 @@ def test_importing_the_handler_makes_no_client_and_loads_no_model() -> None:
     # Work is deferred to the first event: no model parsed, no client made, no boto3.
     script = (
         "import sys; sys.path.insert(0, 'handler'); import app\n"
-        "from model_package_resource import sagemaker, service_model\n"
-        "print(sagemaker._client.cache_info().currsize, service_model.session.cache_info().currsize,\n"
+        "from model_package_resource import clients, shapes\n"
+        "print(clients._client.cache_info().currsize, shapes.session.cache_info().currsize,\n"
         "      'boto3' in sys.modules, 'crhelper' in sys.modules)\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)

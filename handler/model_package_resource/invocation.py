@@ -1,0 +1,255 @@
+"""One event, carried out: the thin layer that joins the pure core (request, plan)
+to SageMaker and the prior-state table, and keeps every event atomic.
+
+Before its first call the invocation holds the package as described (the
+pre-image) and writes the record of priors that the plan needs. When a call fails
+or time runs short, it reverts the calls already applied, newest first, in the
+time kept for that, and puts the record back. What could not be given back is
+named in the Reason; a failed Create then answers with the package ARN, so that
+CloudFormation's Delete releases it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from . import timing
+from .errors import ConcurrentUpdate, ResourceError, RevertIncomplete, TimedOut
+from .plan import Plan, plan, plan_release, plan_revert
+from .prior_state import PriorStateTable, Record, RecordKey
+from .response import Status, resource_data
+from .sagemaker import SageMakerGateway
+
+if TYPE_CHECKING:
+    from .arns import PackageArn, RoleArn
+    from .request import Request
+    from .timing import Budget
+
+
+class Gateway(Protocol):
+    def describe(self) -> dict[str, Any] | None: ...
+    def describe_ready(self) -> dict[str, Any]: ...
+    def update(self, request: Mapping[str, Any]) -> None: ...
+
+
+class PriorState(Protocol):
+    def load(self, key: RecordKey) -> Record | None: ...
+    def save(self, key: RecordKey, priors: Any, previous: Record | None) -> Record: ...
+    def remove(self, key: RecordKey, previous: Record) -> None: ...
+    def restore(self, key: RecordKey, written: Record, previous: Record | None) -> None: ...
+
+
+GatewayFactory = Callable[["PackageArn", "RoleArn | None", "Budget", "Request"], Gateway]
+PriorStateFactory = Callable[["Budget"], PriorState]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What an invocation talks to: the real ones by default, fakes in tests."""
+
+    sagemaker: GatewayFactory
+    prior_state: PriorStateFactory
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    physical_resource_id: str
+    data: Mapping[str, str] = field(default_factory=dict)
+    calls: tuple[Mapping[str, Any], ...] = ()
+    reverts: int = 0
+    releases: int = 0
+    warnings: tuple[str, ...] = ()
+    error: BaseException | None = None
+
+
+@dataclass
+class _Progress:
+    """The worker's own record of what it did; the response path never shares it."""
+
+    calls: list[Mapping[str, Any]] = field(default_factory=list)
+    reverts: int = 0
+    releases: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def run(request: Request, budget: Budget, services: Services) -> Outcome:
+    """Carry the event out; never raises."""
+    progress = _Progress(warnings=[f"not released: {s}" for s in request.skipped])
+    package = request.package
+    try:
+        if package is None or request.declared is None:
+            return Outcome("SUCCESS", request.identity.failure_id(), warnings=tuple(progress.warnings))
+        if request.kind == "replacement-rollback" and request.abandoned is not None:
+            _release_abandoned(request, budget, services, progress)
+        gateway = services.sagemaker(package, request.declared.role, budget, request)
+        table = services.prior_state(budget)
+        key = RecordKey.of(request.identity.stack_id, request.identity.logical_id, package.arn)
+        data = _replanning(lambda: _converge(request, gateway, table, key, progress))
+        return _done("SUCCESS", package.arn, progress, data=data)
+    except RevertIncomplete as error:
+        physical = package.arn if package and request.request_type == "Create" else request.identity.failure_id()
+        return _done("FAILED", physical, progress, error=error)
+    except Exception as error:  # noqa: BLE001 - every failure must become one FAILED response
+        return _done("FAILED", request.identity.failure_id(), progress, error=error)
+
+
+def _done(status: Status, physical: str, progress: _Progress, **more: Any) -> Outcome:
+    return Outcome(
+        status,
+        physical,
+        calls=tuple(progress.calls),
+        reverts=progress.reverts,
+        releases=progress.releases,
+        warnings=tuple(progress.warnings),
+        **more,
+    )
+
+
+def _converge(
+    request: Request, gateway: Gateway, table: PriorState, key: RecordKey, progress: _Progress
+) -> dict[str, str]:
+    if request.kind == "release":
+        live = gateway.describe()
+        record = table.load(key)
+        if live is None or str(live.get("ModelPackageStatus")) == "Deleting":
+            if record is not None:
+                table.remove(key, record)
+            return {}
+    else:
+        live = gateway.describe_ready()
+        record = table.load(key)
+    planned = plan(request, live, record.priors if record else None)
+    progress.warnings += planned.warnings
+    written = record
+    if planned.record_changes and planned.priors is not None:
+        # Before the change it records: a change is never made that could not be undone.
+        written = table.save(key, planned.priors, record)
+    _apply_atomically(gateway, table, key, live, planned, written, record, progress)
+    if planned.priors is None and written is not None:
+        table.remove(key, written)
+    progress.releases += planned.releases
+    return {} if request.kind == "release" else resource_data(live, planned.calls)
+
+
+def _apply_atomically(
+    gateway: Gateway,
+    table: PriorState,
+    key: RecordKey,
+    live: Mapping[str, Any],
+    planned: Plan,
+    written: Record | None,
+    previous: Record | None,
+    progress: _Progress,
+) -> None:
+    applied: list[Mapping[str, Any]] = []
+    try:
+        for call in planned.calls:
+            gateway.update(call)
+            applied.append(call)
+            progress.calls.append(call)
+    except Exception as error:
+        left = _revert(gateway, live, applied, progress, getattr(gateway, "budget", None))
+        if left:
+            raise RevertIncomplete(
+                f"{_short(error)}; left changed: {', '.join(left)}", getattr(error, "path", None)
+            ) from error
+        if written is not previous and written is not None:
+            try:
+                table.restore(key, written, previous)
+            except ResourceError as restore_error:
+                progress.warnings.append(f"the prior-state record was not put back: {restore_error}")
+        raise
+
+
+def _revert(
+    gateway: Gateway,
+    pre_image: Mapping[str, Any],
+    applied: list[Mapping[str, Any]],
+    progress: _Progress,
+    budget: Budget | None,
+) -> list[str]:
+    """Give back what `applied` changed; returns what is left changed."""
+    if not applied:
+        return []
+    calls, cannot = plan_revert(pre_image, applied)
+    if budget is not None:
+        budget.reverting = True
+    left = list(cannot)
+    for index, call in enumerate(calls):
+        try:
+            gateway.update(call)
+            progress.reverts += 1
+        except Exception as error:  # noqa: BLE001 - say what is left, whatever the cause
+            progress.warnings.append(f"revert failed: {_short(error)}")
+            for remaining in calls[index:]:
+                left += [k for k in remaining if k != "ModelPackageArn"]
+            break
+    return list(dict.fromkeys(left))
+
+
+def _release_abandoned(request: Request, budget: Budget, services: Services, progress: _Progress) -> None:
+    """The rollback of a failed replacement: what the failed event could not revert
+    on the other package (its record is still there) is released, best effort: a
+    rollback must not fail on it."""
+    abandoned = request.abandoned
+    assert abandoned is not None  # noqa: S101 - the caller checked
+    key = RecordKey.of(request.identity.stack_id, request.identity.logical_id, abandoned.package.arn)
+    try:
+        table = services.prior_state(budget)
+        record = table.load(key)
+        if record is None:
+            return
+        gateway = services.sagemaker(abandoned.package, abandoned.role, budget, request)
+        live = gateway.describe()
+        if live is not None:
+            planned = plan_release(abandoned, live, record.priors, removing_record=True)
+            for call in planned.calls:
+                gateway.update(call)
+                progress.calls.append(call)
+            progress.releases += planned.releases
+            progress.warnings += planned.warnings
+        table.remove(key, record)
+    except ResourceError as error:
+        progress.warnings.append(f"{abandoned.package.arn} not released: {_short(error)}")
+
+
+def _replanning(work: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """A ConflictException before any change: describe and plan again."""
+    for _ in range(timing.PLAN_ATTEMPTS - 1):
+        try:
+            return work()
+        except ConcurrentUpdate:
+            continue
+    return work()
+
+
+def _short(error: BaseException) -> str:
+    return str(error) if isinstance(error, ResourceError) else f"Internal error: {type(error).__name__}"
+
+
+def default_services() -> Services:
+    from .clients import client
+    from .credentials import ROLES, session_name
+
+    def sagemaker(package: PackageArn, role: RoleArn | None, budget: Budget, request: Request) -> Gateway:
+        from .logs import audit_request
+
+        credentials = None
+        if role is not None:
+            name = session_name(request.stack_name, request.identity.logical_id)
+            credentials = ROLES.for_role(role, package.region, name, budget)
+        return SageMakerGateway(
+            client("sagemaker", package.region, budget, credentials),
+            budget,
+            request.identity.request_id,
+            package,
+            role,
+            on_request=audit_request,
+        )
+
+    return Services(sagemaker=sagemaker, prior_state=PriorStateTable)
+
+
+__all__ = ["Outcome", "Services", "TimedOut", "default_services", "run"]

@@ -1,0 +1,88 @@
+"""Every timing setting of the function, and the invocation's time budget.
+
+CloudFormation stops waiting ServiceTimeout seconds after it signed the event's
+ResponseURL; Lambda stops the function at its own timeout. The response must go
+before the earlier of the two, so the work gets a window that ends a reserve
+before it. Within the window no SageMaker attempt starts that could still be
+running when it ends (each attempt may take a connect and a read timeout), and
+the last of it is kept for reverting what a failed event already applied."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .errors import TimedOut
+
+# Kept back from the Lambda's remaining time for sending the response: a fifth,
+# between 1 and 5 seconds.
+RESERVE_SHARE, RESERVE_MIN, RESERVE_MAX = 0.2, 1.0, 5.0
+# Assumed when the context cannot tell the remaining time (local runs).
+DEFAULT_REMAINING = 60.0
+# CloudFormation's own default when a resource declares no ServiceTimeout.
+DEFAULT_SERVICE_TIMEOUT = 3600
+# The response must reach CloudFormation this long before its ServiceTimeout.
+SERVICE_TIMEOUT_MARGIN = 1.0
+
+# SageMaker, DynamoDB and STS calls: botocore's standard retry mode, 3 attempts in
+# all. Each attempt connects within CONNECT_TIMEOUT and reads within READ_TIMEOUT,
+# both shortened to a tenth of a short window so that a call always fits in it.
+ATTEMPTS = 3
+CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 10.0
+TIMEOUT_SHARE = 0.1
+# A ConflictException (the package changed under us) before any change: describe
+# and plan again, this many times in all.
+PLAN_ATTEMPTS = 3
+# Waiting for a package that is Pending or InProgress.
+POLL_INTERVALS = (1.0, 2.0, 3.0, 5.0)
+# Assumed-role credentials are asked for the shortest time STS allows and used
+# until this long before they expire.
+ROLE_SESSION_SECONDS = 900
+CREDENTIALS_REFRESH_MARGIN = 300.0
+
+# The response PUT: bounded attempts, each with a socket timeout, within the reserve.
+PUT_ATTEMPTS = 5
+PUT_TIMEOUT = 5.0
+PUT_BACKOFF = (0.25, 0.5, 1.0, 2.0)
+
+
+def reserve_for(remaining: float) -> float:
+    return min(max(remaining * RESERVE_SHARE, RESERVE_MIN), RESERVE_MAX)
+
+
+@dataclass
+class Budget:
+    """The time of one invocation. `ends` (a time.monotonic() instant) is when the
+    response must go; `cancelled` is set once it went on the work's behalf."""
+
+    ends: float
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    reverting: bool = False
+
+    @classmethod
+    def within(cls, seconds: float, read_timeout: float = READ_TIMEOUT) -> Budget:
+        read = round(max(min(read_timeout, seconds * TIMEOUT_SHARE), 0.1), 1)
+        connect = min(CONNECT_TIMEOUT, read)
+        return cls(time.monotonic() + seconds, connect, read)
+
+    @property
+    def attempt_seconds(self) -> float:
+        """The longest one attempt of a call can take."""
+        return self.connect_timeout + self.read_timeout
+
+    def remaining(self) -> float:
+        return self.ends - time.monotonic()
+
+    def work_remaining(self) -> float:
+        """Time in which work may still start: the last attempt's length is kept
+        for a revert, unless this is the revert."""
+        kept = 0.0 if self.reverting else self.attempt_seconds
+        return self.remaining() - kept
+
+    def check(self, operation: str) -> None:
+        """Refuse to start an attempt that could still run when the window ends."""
+        if self.cancelled.is_set() or self.work_remaining() < self.attempt_seconds:
+            raise TimedOut(f"no time left for {operation} before the response is due")
