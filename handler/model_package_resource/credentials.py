@@ -32,11 +32,13 @@ class RoleCredentials:
     clock: Callable[[], float] = time.time
     _cache: dict[str, tuple[Mapping[str, str], float]] = field(default_factory=dict)
 
-    def for_role(self, role: RoleArn, region: str, name: str, budget: Budget) -> Mapping[str, str]:
+    def for_role(
+        self, role: RoleArn, region: str, name: str, budget: Budget, make_client: Callable[..., Any] | None = None
+    ) -> Mapping[str, str]:
         cached = self._cache.get(role.arn)
         if cached is not None and cached[1] - timing.CREDENTIALS_REFRESH_MARGIN > self.clock():
             return cached[0]
-        sts = clients.client("sts", region, budget)
+        sts = (make_client or clients.client)("sts", region, budget)
         try:
             response = sts.assume_role(
                 RoleArn=role.arn,

@@ -66,7 +66,7 @@ class AccessDenied(SageMakerError):
 class RoleError(ResourceError):
     """STS refused or throttled the AssumeRole of the resource's RoleArn."""
 
-    cause = "Cannot assume RoleArn"
+    cause = "Cannot assume role"
 
 
 class PriorStateError(ResourceError):

@@ -23,6 +23,7 @@ from .sagemaker import SageMakerGateway
 
 if TYPE_CHECKING:
     from .arns import PackageArn, RoleArn
+    from .credentials import RoleCredentials
     from .request import Request
     from .timing import Budget
 
@@ -229,19 +230,25 @@ def _short(error: BaseException) -> str:
     return str(error) if isinstance(error, ResourceError) else f"Internal error: {type(error).__name__}"
 
 
-def default_services() -> Services:
-    from .clients import client
+def default_services(
+    make_client: Callable[..., Any] | None = None, roles: RoleCredentials | None = None
+) -> Services:
+    """The real services: botocore clients (made on first use, cached) and the
+    prior-state table; `make_client` and `roles` replace them in tests."""
+    from . import clients
     from .credentials import ROLES, session_name
+    from .logs import audit_request
+
+    make = make_client or clients.client
+    assumed = roles or ROLES
 
     def sagemaker(package: PackageArn, role: RoleArn | None, budget: Budget, request: Request) -> Gateway:
-        from .logs import audit_request
-
         credentials = None
         if role is not None:
             name = session_name(request.stack_name, request.identity.logical_id)
-            credentials = ROLES.for_role(role, package.region, name, budget)
+            credentials = assumed.for_role(role, package.region, name, budget, make)
         return SageMakerGateway(
-            client("sagemaker", package.region, budget, credentials),
+            make("sagemaker", package.region, budget, credentials),
             budget,
             request.identity.request_id,
             package,

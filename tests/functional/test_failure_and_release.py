@@ -1,0 +1,207 @@
+"""Every change can be undone: atomic events (a refusal at any call, a revert that
+fails), ServiceTimeout, the prior-state table (written before the change, down,
+unconfigured) and releases that give back priors. SageMaker stubbed exactly."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from app import handle
+from devkit.receiver import ResponseReceiver
+from model_package_resource.invocation import Services
+from model_package_resource.prior_state import PriorStateTable, RecordKey
+from model_package_resource.priors import Priors
+from tests.functional.conftest import SageMakerStub, described
+from tests.helpers import ARN, OTHER_ARN, Context, load_event
+
+KEY = RecordKey.of("arn:aws:cloudformation:eu-west-1:123456789012:stack/model-approval/"
+                   "5b6ef1c0-8d5a-11ef-9c3a-0a1b2c3d4e5f", "ApproveModel", ARN)
+
+
+def invoke(event: dict[str, Any], receiver: ResponseReceiver, services: Services) -> dict[str, Any]:
+    handle(event, Context(30_000), services)
+    bodies = receiver.bodies()
+    assert len(bodies) == 1
+    return bodies[0]
+
+
+def two_call_create(receiver: ResponseReceiver) -> dict[str, Any]:
+    event = load_event("create", receiver.url())
+    event["ResourceProperties"]["InferenceSpecification"] = {"Containers": [{"Image": "img:new"}]}
+    event["ResourceProperties"]["SourceUri"] = "s3://models/churn/2"
+    return event
+
+
+def test_a_refused_second_call_is_reverted_and_the_package_left_as_found(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    # GIVEN a Create that needs two calls (SourceUri cannot go with InferenceSpecification)
+    sagemaker.describe(described(metadata={"pipeline": "p"}, InferenceSpecification={"Containers": [{"Image": "img:old"}]}))
+    sagemaker.update(ModelApprovalStatus="Approved", ApprovalDescription="CAB-1234 approved by ml-platform",
+                     CustomerMetadataProperties={"ticket": "CAB-1234", "approved-by": "ml-platform"},
+                     InferenceSpecification={"Containers": [{"Image": "img:new"}]})
+    # WHEN SageMaker refuses the second
+    sagemaker.update_error(ARN, "ValidationException", "SourceUri refused")
+    # THEN the first is reverted from the pre-image: status, description, keys and image given back
+    sagemaker.update(ModelApprovalStatus="PendingManualApproval", ApprovalDescription="",
+                     CustomerMetadataPropertiesToRemove=["approved-by", "ticket"],
+                     InferenceSpecification={"Containers": [{"Image": "img:old"}]})
+    body = invoke(two_call_create(receiver), receiver, sagemaker.services())
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("SageMaker error at SourceUri: UpdateModelPackage failed: ValidationException")
+    assert body["PhysicalResourceId"].startswith("failed-create/")
+    assert sagemaker.table.records == {}  # the record written before the change is gone with it
+
+
+def test_a_revert_that_fails_says_what_is_left_and_a_create_answers_with_the_arn(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    sagemaker.describe(described(InferenceSpecification={"Containers": [{"Image": "img:old"}]}))
+    sagemaker.update(ModelApprovalStatus="Approved", ApprovalDescription="CAB-1234 approved by ml-platform",
+                     CustomerMetadataProperties={"ticket": "CAB-1234", "approved-by": "ml-platform"},
+                     InferenceSpecification={"Containers": [{"Image": "img:new"}]})
+    sagemaker.update_error(ARN, "ValidationException", "SourceUri refused")
+    sagemaker.update_error(ARN, "ThrottlingException", "Rate exceeded")  # the revert
+    body = invoke(two_call_create(receiver), receiver, sagemaker.services())
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("Failed and not fully reverted at SourceUri: SageMaker error")
+    assert "left changed: CustomerMetadataPropertiesToRemove, ModelApprovalStatus" in body["Reason"]
+    assert len(body["Reason"]) <= 256
+    # CloudFormation's Delete then releases the package, with the record kept for it.
+    assert body["PhysicalResourceId"] == ARN
+    assert sagemaker.table.records[KEY].priors.fields["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_an_event_past_its_service_timeout_makes_no_call(sagemaker: SageMakerStub,
+                                                         receiver: ResponseReceiver) -> None:
+    signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 400))
+    event = load_event("create", receiver.url() + f"&X-Amz-Date={signed}")
+    event["ResourceProperties"]["ServiceTimeout"] = "300"
+    body = invoke(event, receiver, sagemaker.services())
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == "Timed out at ServiceTimeout: the event arrived after its ServiceTimeout (300 s)"
+
+
+def test_service_timeout_shortens_the_wait_for_a_package_in_progress(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    # Signed 292 s ago with ServiceTimeout 300: about 7 s left, less than the Lambda's 25.
+    signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 292))
+    event = load_event("create", receiver.url() + f"&X-Amz-Date={signed}")
+    event["ResourceProperties"]["ServiceTimeout"] = "300"
+    for _ in range(8):
+        sagemaker.describe(described(ModelPackageStatus="InProgress"))
+    started = time.monotonic()
+    handle(event, Context(30_000), sagemaker.services())
+    body = receiver.bodies()[0]
+    sagemaker.verify = lambda: None  # type: ignore[method-assign]  # how many polls fit depends on the clock
+    assert body["Status"] == "FAILED" and body["Reason"].startswith("Timed out at ModelPackageArn")
+    assert time.monotonic() - started < 8
+
+
+@pytest.mark.parametrize("down", ["load", "save"])
+def test_a_table_that_cannot_be_read_or_written_fails_the_event_before_any_change(
+    down: str, sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    sagemaker.describe(described())
+    sagemaker.table.down.add(down)
+    body = invoke(load_event("create", receiver.url()), receiver, sagemaker.services())
+    assert body["Status"] == "FAILED" and body["Reason"].startswith("Prior-state table error")
+
+
+def test_an_unconfigured_table_is_named(sagemaker: SageMakerStub, receiver: ResponseReceiver,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PRIOR_STATE_TABLE", raising=False)
+    sagemaker.describe(described())
+    services = Services(sagemaker=sagemaker.services().sagemaker, prior_state=PriorStateTable)
+    body = invoke(load_event("create", receiver.url()), receiver, services)
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("Prior-state table error at PRIOR_STATE_TABLE: no table is configured")
+
+
+def test_the_rollback_of_an_update_that_approved_gives_the_prior_status_back(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    # GIVEN an Update that approved the package (its prior recorded), then rolled back
+    sagemaker.table.records[KEY] = sagemaker.table.save(
+        KEY, Priors(fields={"ModelApprovalStatus": "PendingManualApproval"}), None)
+    event = load_event("update-rollback", receiver.url())
+    event["OldResourceProperties"] = {"ModelPackageArn": ARN, "ModelApprovalStatus": "Approved"}
+    event["ResourceProperties"] = {"ModelPackageArn": ARN}
+    sagemaker.describe(described(ModelApprovalStatus="Approved"))
+    sagemaker.update(ModelApprovalStatus="PendingManualApproval")
+    body = invoke(event, receiver, sagemaker.services())
+    assert body["Status"] == "SUCCESS"
+    assert sagemaker.table.records[KEY].priors == Priors()
+
+
+def test_delete_gives_a_taken_over_key_its_previous_value_and_removes_the_record(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    event = load_event("delete", receiver.url())
+    declared = event["ResourceProperties"]["CustomerMetadataProperties"]
+    sagemaker.table.save(KEY, Priors(metadata={k: None for k in declared} | {"ticket": "OLD-1"}), None)
+    sagemaker.describe(described(metadata={**declared, "pipeline": "p"}))
+    sagemaker.update(CustomerMetadataProperties={"ticket": "OLD-1"},
+                     CustomerMetadataPropertiesToRemove=sorted(k for k in declared if k != "ticket"))
+    body = invoke(event, receiver, sagemaker.services())
+    assert body["Status"] == "SUCCESS" and sagemaker.table.records == {}
+
+
+def test_the_rollback_of_a_refused_replacement_keeps_the_resources_own_keys(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    # The replacement to OTHER_ARN was refused before any change; the pipeline had edited
+    # a key that the restored properties declare, which the resource had changed before.
+    sagemaker.table.save(KEY, Priors(metadata={"ticket": None}), None)
+    event = load_event("update-rollback", receiver.url())
+    event["ResourceProperties"] = {"ModelPackageArn": ARN, "CustomerMetadataProperties": {"ticket": "CAB-1"}}
+    event["OldResourceProperties"] = {"ModelPackageArn": OTHER_ARN, "CustomerMetadataProperties": {"ticket": "CAB-2"}}
+    event["PhysicalResourceId"] = ARN
+    sagemaker.describe(described(metadata={"ticket": "edited"}))
+    sagemaker.update(CustomerMetadataProperties={"ticket": "CAB-1"})
+    body = invoke(event, receiver, sagemaker.services())
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["PhysicalResourceId"] == ARN
+
+
+def test_access_denied_on_another_accounts_package_says_the_three_ways_to_fix_it(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn/7"
+    sagemaker.describe_error(arn, "AccessDeniedException", "User is not authorized")
+    event = load_event("create", receiver.url())
+    event["ResourceProperties"]["ModelPackageArn"] = arn
+    body = invoke(event, receiver, sagemaker.services())
+    reason = body["Reason"]
+    assert reason.startswith("Access denied at ModelPackageArn: DescribeModelPackage on 111122223333's package")
+    for fix in ("resource policy", "RegistryAccountIds", "RoleArn"):
+        assert fix in reason
+    assert len(reason) <= 256
+
+
+@pytest.mark.parametrize(("value", "outcome"), [(5, "SUCCESS"), (True, "FAILED")])
+def test_numbers_for_string_fields_are_their_text_and_booleans_are_refused(
+    value: Any, outcome: str, sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    event = load_event("create", receiver.url())
+    event["ResourceProperties"]["CustomerMetadataProperties"] = {"build": value}
+    event["ResourceProperties"].pop("ApprovalDescription", None)
+    event["ResourceProperties"].pop("ModelApprovalStatus", None)
+    if outcome == "SUCCESS":
+        sagemaker.describe(described())
+        sagemaker.update(CustomerMetadataProperties={"build": "5"})
+    body = invoke(event, receiver, sagemaker.services())
+    assert body["Status"] == outcome, body["Reason"]
+    if outcome == "FAILED":
+        assert body["Reason"] == "Invalid property at CustomerMetadataProperties.build: expected a string, got a boolean"
+
+
+def test_a_non_ascii_response_url_gets_no_response_and_nothing_escapes(receiver: ResponseReceiver) -> None:
+    event = load_event("create", receiver.url().replace("/cfn-response", "/cfn-réponse"))
+    result = handle(event, Context(30_000), SageMakerStub().services())
+    assert result == {"Sent": False, "Refusal": "the ResponseURL has characters no presigned URL has"}
+    assert receiver.bodies() == []
