@@ -10,7 +10,9 @@ moto 5.2.5's update_model_package, compared with SageMaker's:
   ModelPackageRegistrationType and ClientToken (and describe never returns the
   first five);
 - crashes (HTTP 500) on a call that only removes metadata keys.
-`tests/integration/test_moto_canary.py` fails when a moto upgrade changes any of
+moto has no Put/Get/DeleteModelPackageGroupPolicy: group resource policies are
+kept here, per group ARN, for the registry's access checks (devkit/access.py).
+`tests/integration/test_moto_fidelity.py`'s canaries fail when a moto upgrade changes any of
 this raw behaviour, so that these corrections can be revisited.
 """
 
@@ -19,11 +21,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
+_GROUP_OF = re.compile(r"(arn:[a-z-]+:sagemaker:[a-z0-9-]+:\d{12}):model-package(?:-group)?/([^/]+)(?:/.*)?")
 MAX_METADATA_KEYS = 50
 MAX_SPECIFICATIONS = 15
 # Fields that moto's model package object does not keep, kept here per ARN.
@@ -98,12 +102,18 @@ class _State:
         self.ready_at: dict[str, float] = {}
         self.status: dict[str, str] = {}
         self.tokens: dict[str, str] = {}
+        self.policies: dict[str, str] = {}  # lower-cased group ARN -> resource policy (JSON)
         self.update_calls = 0
         self.describe_calls = 0
 
 
 STATE = _State()
 _originals: dict[str, Any] = {}
+POLICY_OPERATIONS = (
+    "put_model_package_group_policy",
+    "get_model_package_group_policy",
+    "delete_model_package_group_policy",
+)
 
 
 def set_status(arn: str, status: str, *, for_seconds: float | None = None) -> None:
@@ -117,12 +127,23 @@ def set_status(arn: str, status: str, *, for_seconds: float | None = None) -> No
             STATE.ready_at[arn] = time.monotonic() + for_seconds
 
 
+def group_policy(package_or_group_arn: str) -> dict[str, Any] | None:
+    """The resource policy of the group of a package (or group) ARN, if any."""
+    match = _GROUP_OF.fullmatch(package_or_group_arn)
+    if match is None:
+        return None
+    with STATE.lock:
+        text = STATE.policies.get(f"{match.group(1)}:model-package-group/{match.group(2)}".lower())
+    return json.loads(text) if text else None
+
+
 def reset() -> None:
     with STATE.lock:
         STATE.extra.clear()
         STATE.ready_at.clear()
         STATE.status.clear()
         STATE.tokens.clear()
+        STATE.policies.clear()
         STATE.update_calls = 0
         STATE.describe_calls = 0
 
@@ -192,6 +213,48 @@ def install() -> None:
         package.modifications_done()
         return ActionResult({"ModelPackageArn": package.arn})
 
+    def group_of(self: Any, request: Mapping[str, Any]) -> Any:
+        name = str(request.get("ModelPackageGroupName", ""))
+        group = self.sagemaker_backend.model_package_groups.get(name.rpartition("model-package-group/")[2])
+        if group is None:
+            raise ValidationError(f"ModelPackageGroup {name} does not exist.")
+        return group
+
+    def put_model_package_group_policy(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        from .access import parse_policy
+
+        request = json.loads(self.body or "{}")
+        group = group_of(self, request)
+        try:
+            parse_policy(request.get("ResourcePolicy"))
+        except ValueError as error:
+            raise ValidationError(f"Invalid ResourcePolicy: {error}") from None
+        with STATE.lock:
+            STATE.policies[group.arn.lower()] = request["ResourcePolicy"]
+        return ActionResult({"ModelPackageGroupArn": group.arn})
+
+    def get_model_package_group_policy(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        group = group_of(self, json.loads(self.body or "{}"))
+        with STATE.lock:
+            policy = STATE.policies.get(group.arn.lower())
+        if policy is None:
+            raise ValidationError(f"Cannot find resource policy for ModelPackageGroup {group.arn}")
+        return ActionResult({"ResourcePolicy": policy})
+
+    def delete_model_package_group_policy(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        group = group_of(self, json.loads(self.body or "{}"))
+        with STATE.lock:
+            STATE.policies.pop(group.arn.lower(), None)
+        return ActionResult({})
+
+    for added in (put_model_package_group_policy, get_model_package_group_policy, delete_model_package_group_policy):
+        setattr(responses.SageMakerResponse, added.__name__, added)
     _originals.update(
         gen_response_object=original_describe,
         describe_model_package=original_describe_call,
@@ -211,3 +274,5 @@ def uninstall() -> None:
     models.ModelPackage.gen_response_object = _originals.pop("gen_response_object")  # type: ignore[method-assign]
     responses.SageMakerResponse.describe_model_package = _originals.pop("describe_model_package")  # type: ignore[method-assign]
     responses.SageMakerResponse.update_model_package = _originals.pop("update_model_package")  # type: ignore[method-assign]
+    for added in POLICY_OPERATIONS:
+        delattr(responses.SageMakerResponse, added)

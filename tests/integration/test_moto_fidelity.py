@@ -1,5 +1,5 @@
-"""moto's raw UpdateModelPackage (canaries: they fail when a moto upgrade changes
-it, so that devkit/sagemaker_fidelity.py can be revisited) and the corrected
+"""moto's raw UpdateModelPackage and group policies (canaries: they fail when a moto upgrade
+changes them, so that devkit/sagemaker_fidelity.py can be revisited) and the corrected
 registry's SageMaker semantics."""
 
 from __future__ import annotations
@@ -67,6 +67,12 @@ def test_canary_raw_moto_crashes_on_a_remove_only_call(raw_moto: Any) -> None:
     arn = new_package(raw_moto)
     with pytest.raises(Exception):  # noqa: B017 - the crash itself is what this watches for
         raw_moto.update_model_package(ModelPackageArn=arn, CustomerMetadataPropertiesToRemove=["pipeline"])
+
+
+def test_canary_raw_moto_has_no_group_resource_policies(raw_moto: Any) -> None:
+    # The fidelity layer keeps them (and the registry evaluates them): revisit when moto does.
+    with pytest.raises(NotImplementedError):
+        raw_moto.put_model_package_group_policy(ModelPackageGroupName="g", ResourcePolicy="{}")
 
 
 # --- the corrected registry ------------------------------------------------------------
