@@ -219,7 +219,8 @@ def _print_played(played: Played) -> None:
         ("Status", played.status),
         ("PhysicalResourceId", response.get("PhysicalResourceId", "")),
         ("Reason", response.get("Reason") or "-"),
-        ("SageMaker calls", ", ".join(f"{op} {n}" for op, n in sorted(played.calls.items())) or "none"),
+        ("SageMaker calls", _calls(played.calls, TABLE_OPERATIONS, keep=False)),
+        ("Prior-state table", _calls(played.calls, TABLE_OPERATIONS, keep=True)),
         (
             "Data",
             ", ".join(
@@ -268,5 +269,15 @@ def _print_state(registry: LocalRegistry, arn: str, managed: set[str] | None = N
         print("     (* managed by the stack)")
 
 
+# DynamoDB's operations on the prior-state table, shown apart from SageMaker's.
+TABLE_OPERATIONS = ("GetItem", "PutItem", "DeleteItem")
+
+
+def _calls(counts: Mapping[str, int], operations: tuple[str, ...], *, keep: bool) -> str:
+    shown = [f"{op} {n}" for op, n in sorted(counts.items()) if (op in operations) == keep]
+    return ", ".join(shown) or "none"
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

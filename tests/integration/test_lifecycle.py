@@ -50,7 +50,8 @@ def test_redelivered_create_changes_nothing_more(lifecycle: Lifecycle, registry:
     lifecycle.create(approve())
     registry.reset_counts()
     lifecycle.create(approve())
-    assert dict(registry.requests) == {"DescribeModelPackage": 1}
+    # Read the package and the record of priors; nothing written, nothing sent.
+    assert dict(registry.requests) == {"DescribeModelPackage": 1, "GetItem": 1}
 
 
 def test_failed_update_is_rolled_back(lifecycle: Lifecycle, labels: dict[str, str]) -> None:
