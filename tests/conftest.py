@@ -3,14 +3,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from devkit.receiver import ResponseReceiver
-from devkit.registry import LocalRegistry
-from devkit.runner import Lifecycle
 from tests.helpers import LeakWatch, LogCapture
+
+if TYPE_CHECKING:
+    from devkit.receiver import ResponseReceiver
+    from devkit.registry import LocalRegistry
+    from devkit.runner import Lifecycle
 
 # Profiles: CI runs the default (short) one; `make fuzz` the long one.
 settings.register_profile("default", max_examples=100, deadline=None,
@@ -24,22 +27,6 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 os.environ.pop("AWS_ENDPOINT_URL_SAGEMAKER", None)
 os.environ.pop("AWS_PROFILE", None)
-
-
-@pytest.fixture(scope="session")
-def _receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ResponseReceiver]:
-    receiver = ResponseReceiver().start(str(tmp_path_factory.mktemp("receiver")))
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def receiver(_receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch) -> ResponseReceiver:
-    """A real HTTPS ResponseURL receiver, trusted and allowed for this test."""
-    _receiver.clear()
-    for name, value in _receiver.environment().items():
-        monkeypatch.setenv(name, value)
-    return _receiver
 
 
 WATCH = LeakWatch(None)
@@ -74,11 +61,33 @@ def logs() -> Iterator[LogCapture]:
     WATCH.target = previous
 
 
+# devkit's HTTPS receiver and local registry, for the tiers that use them; devkit is
+# imported only when a test asks for one (the unit tier imports none of it).
+@pytest.fixture(scope="session")
+def _receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ResponseReceiver]:
+    from devkit.receiver import ResponseReceiver
+
+    receiver = ResponseReceiver().start(str(tmp_path_factory.mktemp("receiver")))
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def receiver(_receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch) -> ResponseReceiver:
+    """A real HTTPS ResponseURL receiver, trusted and allowed for this test."""
+    _receiver.clear()
+    for name, value in _receiver.environment().items():
+        monkeypatch.setenv(name, value)
+    return _receiver
+
+
 SEED = Path(__file__).resolve().parents[1] / "devkit" / "demo" / "registry.yaml"
 
 
 @pytest.fixture(scope="session")
 def _registry() -> Iterator[LocalRegistry]:
+    from devkit.registry import LocalRegistry
+
     registry = LocalRegistry().start()
     yield registry
     registry.stop()
@@ -100,4 +109,6 @@ def labels(registry: LocalRegistry) -> dict[str, str]:
 @pytest.fixture
 def lifecycle(registry: LocalRegistry, receiver: ResponseReceiver, labels: dict[str, str]) -> Lifecycle:
     """CloudFormation's side of one resource, invoking the handler in this process."""
+    from devkit.runner import Lifecycle
+
     return Lifecycle(registry, receiver, labels, cold=False, timeout_ms=30_000)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ConnectTimeoutError, ReadTimeoutError
+
 from . import timing
 from .clients import BUDGET
 from .errors import (
@@ -19,6 +21,7 @@ from .errors import (
     ConcurrentUpdate,
     PackageNotFound,
     PackageUnavailable,
+    ResourceError,
     SageMakerError,
     TimedOut,
 )
@@ -50,6 +53,8 @@ class SageMakerGateway:
             if _is_not_found(error):
                 return None
             raise self._domain_error("DescribeModelPackage", error) from error
+        except BotoCoreError as error:
+            raise _transport_error("DescribeModelPackage", error, None) from error
         return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
     def describe_ready(self) -> dict[str, Any]:
@@ -82,6 +87,8 @@ class SageMakerGateway:
             )
         except self.client.exceptions.ClientError as error:
             raise self._domain_error("UpdateModelPackage", error, request) from error
+        except BotoCoreError as error:
+            raise _transport_error("UpdateModelPackage", error, request) from error
 
     def _domain_error(
         self, operation: str, error: Any, request: Mapping[str, Any] | None = None
@@ -106,6 +113,14 @@ class SageMakerGateway:
             f"{operation} on {self.package.account}'s package refused; fix one: grant the function's role in "
             "the group's resource policy, list the account in RegistryAccountIds, or set RoleArn"
         )
+
+
+def _transport_error(operation: str, error: Exception, request: Mapping[str, Any] | None) -> ResourceError:
+    """No answer from SageMaker (after botocore's retries): a timeout, or no connection."""
+    path = ", ".join(k for k in request if k != "ModelPackageArn") if request else "ModelPackageArn"
+    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
+        return TimedOut(f"{operation}: SageMaker did not answer in time ({type(error).__name__})", path)
+    return SageMakerError(f"{operation}: SageMaker could not be reached ({type(error).__name__})", path)
 
 
 def package_status(live: Mapping[str, Any]) -> str:

@@ -63,8 +63,8 @@ class Budget:
     reverting: bool = False
 
     @classmethod
-    def within(cls, seconds: float, read_timeout: float = READ_TIMEOUT) -> Budget:
-        read = round(max(min(read_timeout, seconds * TIMEOUT_SHARE), 0.1), 1)
+    def within(cls, seconds: float) -> Budget:
+        read = round(max(min(READ_TIMEOUT, seconds * TIMEOUT_SHARE), 0.1), 1)
         connect = min(CONNECT_TIMEOUT, read)
         return cls(time.monotonic() + seconds, connect, read)
 

@@ -38,11 +38,11 @@ ROWS = [
     Row("ThrottlingException x2 on update", [Fault("throttle", "UpdateModelPackage", 2)], "SUCCESS",
         {"DescribeModelPackage": 1, "UpdateModelPackage": 3}),
     Row("ThrottlingException, persistent", [Fault("throttle", "UpdateModelPackage", 99)],
-        "SageMaker error: UpdateModelPackage failed: ThrottlingException", {"UpdateModelPackage": 3}),
+        "SageMaker error at CustomerMetadataProperties, ModelApprovalStatus: UpdateModelPackage failed: ThrottlingException", {"UpdateModelPackage": 3}),
     Row("ConflictException x1 on update", [Fault("conflict", "UpdateModelPackage", 1)], "SUCCESS",
         {"DescribeModelPackage": 2, "UpdateModelPackage": 2}),
     Row("ConflictException, persistent", [Fault("conflict", "UpdateModelPackage", 99)],
-        "SageMaker error: UpdateModelPackage failed: ConflictException",
+        "SageMaker error at CustomerMetadataProperties, ModelApprovalStatus: UpdateModelPackage failed: ConflictException",
         {"DescribeModelPackage": 3, "UpdateModelPackage": 3}),
     Row("HTTP 500 x2 on describe", [Fault("http500", "DescribeModelPackage", 2)], "SUCCESS",
         {"DescribeModelPackage": 3, "UpdateModelPackage": 1}),
@@ -52,8 +52,9 @@ ROWS = [
         {"DescribeModelPackage": 2, "UpdateModelPackage": 1}),
     Row("read timeout x1 (slow 2 s, 1 s read timeout)", [Fault("slow", "DescribeModelPackage", 1, 2.0)],
         "SUCCESS", {"DescribeModelPackage": 2, "UpdateModelPackage": 1}, read_timeout=1),
+    # A 4 s Lambda: a 3 s window, so each attempt reads within 0.3 s, and 3 attempts fit.
     Row("slow until past the deadline (4 s Lambda)", [Fault("slow", "DescribeModelPackage", 99, 30.0)],
-        "Timed out", {"DescribeModelPackage": 1}, timeout_ms=4_000),
+        "Timed out", {"DescribeModelPackage": 3}, timeout_ms=4_000),
     Row("ResponseURL fails x2, then succeeds", [], "SUCCESS", {"DescribeModelPackage": 1, "UpdateModelPackage": 1},
         response_failures=2),
 ]
@@ -62,7 +63,7 @@ ROWS = [
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
 def test_fault(row: Row, registry: LocalRegistry, receiver: ResponseReceiver, labels: dict[str, str],
                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("model_package_resource.sagemaker.READ_TIMEOUT", row.read_timeout)
+    monkeypatch.setattr("model_package_resource.timing.READ_TIMEOUT", row.read_timeout)
     lifecycle = Lifecycle(registry, receiver, labels, cold=False, timeout_ms=row.timeout_ms)
     registry.reset_counts()
     registry.inject(*row.faults)
@@ -100,13 +101,13 @@ def test_response_url_down(registry: LocalRegistry, labels: dict[str, str], rece
         "LogicalResourceId": "Approve", "ResponseURL": f"https://127.0.0.1:{closed_port}/r?X-Amz-Signature=s",
         "ResourceProperties": {"ModelPackageArn": labels["churn/2"], "ModelApprovalStatus": "Approved"},
     }
-    from model_package_resource import sagemaker
+    from model_package_resource import clients
 
-    sagemaker.clear_clients()
+    clients.clear()
     started = time.monotonic()
     result = lambda_handler(event, Context(6_000))
     elapsed = time.monotonic() - started
-    sagemaker.clear_clients()
+    clients.clear()
     assert result["Sent"] is False and result["Status"] == "SUCCESS"
     assert 1 < result["Attempts"] <= 5
     assert elapsed < 6.0

@@ -14,15 +14,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import lambda_handler
+from app import handle
 from devkit.receiver import ResponseReceiver
+from model_package_resource.invocation import Services
+from model_package_resource.sagemaker import SageMakerGateway
+from tests.fakes import MemoryPriorState
 from tests.helpers import Context, LogCapture
 from tests.reliability import stats
 from tests.reliability.strategies import ARN, events, valid_events
 
 CAUSES = ("Invalid property", "Unknown property", "Invalid event", "Metadata conflict",
           "Inference specification conflict", "Model package not found", "Model package unavailable",
-          "SageMaker error", "Timed out", "Internal error")
+          "SageMaker error", "Timed out", "Internal error", "Access denied", "Cannot assume role",
+          "Prior-state table error", "Failed and not fully reverted")
 INPUT_ERRORS = ("Invalid property", "Unknown property", "Invalid event")
 
 
@@ -36,7 +40,7 @@ class FakeSageMaker:
         self.updates: list[dict[str, Any]] = []
         self.describes = 0
 
-    def describe_model_package(self, ModelPackageName: str) -> dict[str, Any]:  # noqa: N803
+    def describe_model_package(self, ModelPackageName: str, **_: Any) -> dict[str, Any]:  # noqa: N803
         self.describes += 1
         if ModelPackageName != ARN:
             raise self.exceptions.ClientError(
@@ -48,15 +52,22 @@ class FakeSageMaker:
                 "CustomerMetadataProperties": {"pipeline": "exec-2", "owner": "ds"}}
 
     def update_model_package(self, **request: Any) -> dict[str, Any]:
+        request.pop("__budget", None)
         self.updates.append(request)
         return {"ModelPackageArn": ARN}
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeSageMaker:
-    sagemaker = FakeSageMaker()
-    monkeypatch.setattr("model_package_resource.sagemaker.client_for", lambda region: sagemaker)
-    return sagemaker
+def fake() -> FakeSageMaker:
+    return FakeSageMaker()
+
+
+def services(fake: FakeSageMaker) -> Services:
+    table = MemoryPriorState()
+    return Services(
+        sagemaker=lambda package, role, budget, request: SageMakerGateway(fake, budget, "r", package, role),
+        prior_state=lambda budget: table,
+    )
 
 
 URL = "https://127.0.0.1:1/placeholder"
@@ -75,7 +86,7 @@ def test_every_fuzzed_event_gets_one_clean_response(data: dict[str, Any], receiv
     logs.stream.seek(0)
     logs.stream.truncate()
 
-    lambda_handler(event, Context(10_000))  # no exception escapes
+    handle(event, Context(10_000), services(fake))  # no exception escapes
     stats.COUNTS["events fuzzed"] += 1
 
     bodies = receiver.received
