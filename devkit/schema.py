@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 TYPE_NAME = "Custom::ModelPackage"
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "lint" / "schemas" / "custom-modelpackage.json"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "lint" / "rules" / "schemas" / "custom-modelpackage.json"
 
 
 def resource_schema() -> dict[str, Any]:
