@@ -44,6 +44,11 @@ def resource_schema() -> dict[str, Any]:
     members["ServiceToken"] = {"type": "string", "description": "The ARN of the function (the stack's export)."}
     members["ServiceTimeout"] = {"type": "integer", "minimum": low, "maximum": high,
                                  "description": "Seconds CloudFormation waits for the function's answer."}
+    members["RoleArn"] = {
+        "type": "string",
+        "description": "An IAM role the function assumes for this resource's calls (same partition as the package).",
+        "pattern": r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$",
+    }
     members["OverwriteExistingMetadata"] = {
         "type": "boolean",
         "description": "Take over metadata keys that already hold another value on the package.",

@@ -90,7 +90,7 @@ def evaluate(node: Any, parameters: dict[str, Any], pseudo: dict[str, str] | Non
     return value(node)
 
 
-DEFAULTS = {"AllowedModelPackageGroups": ["*"], "RegistryAccountIds": [""], "AssumableRoleArns": [""],
+DEFAULTS = {"ProviderName": "", "AllowedModelPackageGroups": ["*"], "RegistryAccountIds": [""], "AssumableRoleArns": [""],
             "LogLevel": "INFO", "LogRetentionInDays": "365", "AlarmTopicArn": ""}
 
 
@@ -193,6 +193,7 @@ def test_prior_state_statement_is_the_table_only() -> None:
                            "arn:aws-cn:iam::111122223333:role/path/to/r"],
      ["arn:aws:iam::111122223333:user/u", "arn:aws:iam::*:role/r", "arn:aws:iam::111122223333:role/*", "r"]),
     ("AlarmTopicArn", ["", "arn:aws:sns:eu-west-1:111122223333:alerts"], ["alerts", "arn:aws:sqs:eu-west-1:1:q"]),
+    ("ProviderName", ["", "model-package-resource", "a" * 64], ["a" * 65, "has space", "x:y"]),
 ])
 def test_parameters_refuse_malformed_values(parameter: str, good: list[str], bad: list[str]) -> None:
     # CloudFormation matches AllowedPattern against each value of a CommaDelimitedList.
@@ -230,8 +231,14 @@ def test_function_is_what_the_contract_names() -> None:
     function = template()["Resources"]["ModelPackageResourceFunction"]["Properties"]
     assert (function["CodeUri"], function["Handler"], function["Runtime"], function["Architectures"]) == (
         "handler/", "app.lambda_handler", "python3.13", ["arm64"])
-    outputs = template()["Outputs"]["ServiceToken"]
-    assert outputs["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-ServiceToken"}
+    export = template()["Outputs"]["ServiceToken"]["Export"]["Name"]
+    log_group = template()["Resources"]["FunctionLogGroup"]["Properties"]["LogGroupName"]
+    # Default: named after the stack, as before; with ProviderName (StackSets), after it.
+    assert evaluate([function["FunctionName"], export, log_group], DEFAULTS | {"ProviderName": ""}) == [
+        "model-package-resource-model-package-resource", "model-package-resource-ServiceToken",
+        "/aws/lambda/model-package-resource-model-package-resource"]
+    assert evaluate([function["FunctionName"], export, log_group], DEFAULTS | {"ProviderName": "governor"}) == [
+        "governor", "governor-ServiceToken", "/aws/lambda/governor"]
 
 
 def test_consumer_example_uses_every_kind_of_property() -> None:
