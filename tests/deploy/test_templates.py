@@ -120,14 +120,14 @@ def allowed(statement: dict[str, Any], arn: str) -> bool:
     return True
 
 
-GROUPS = [["*"], ["churn"], ["churn", "fraud"], ["churn", "fraud", "team-a.b"]]
+GROUPS = [["*"], [""], ["churn"], ["churn", "fraud"], ["churn", "fraud", "team-a.b"]]  # [""]: grants nothing
 REGISTRIES = [[""], ["444455556666"], ["444455556666", "777788889999"]]
 PARTITIONS = ["aws", "aws-cn", "aws-us-gov"]
 
 
 @pytest.mark.parametrize("partition", PARTITIONS)
 @pytest.mark.parametrize("registries", REGISTRIES, ids=lambda r: f"{len([a for a in r if a])}-registries")
-@pytest.mark.parametrize("groups", GROUPS, ids=lambda g: ",".join(g))
+@pytest.mark.parametrize("groups", GROUPS, ids=lambda g: ",".join(g) or "empty")
 def test_sagemaker_statement_grants_exactly_the_groups_in_the_listed_accounts(
         groups: list[str], registries: list[str], partition: str) -> None:
     statement = sagemaker_statement(policy_statements(
