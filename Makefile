@@ -13,7 +13,7 @@ CHECKOV := .venv-checkov/bin/checkov
 PY313_DIR := $(shell dirname "$$(PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)")
 SAM_RUN := PATH="$(PY313_DIR):$$PATH" PYENV_VERSION=3.13.0 SAM_CLI_TELEMETRY=0
 
-.PHONY: setup demo test lint typecheck templates build bench reliability fuzz clean
+.PHONY: setup demo test lint typecheck templates build stackset bench reliability fuzz clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/python -m devkit demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check handler devkit tests lint bench
+	$(BIN)/ruff check handler devkit tests lint bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -45,6 +45,12 @@ typecheck: $(STAMP)
 build: .venv-sam/.installed
 	@test -x "$(PY313_DIR)/python3.13" || (echo "sam build needs python3.13 (pyenv install 3.13.0)"; exit 1)
 	$(SAM_RUN) $(SAM) build --cached --parallel
+
+# For service-managed StackSets (which refuse a Transform): dist/stackset/template.json,
+# the SAM transform applied by the pinned aws-sam-translator, its code from S3
+# (parameters CodeBucketPrefix, CodeKey), and the deterministic zip of the build.
+stackset: build
+	.venv-sam/bin/python tools/stackset.py
 
 # sam validate --lint and checkov on template.yaml (cfn-lint runs in pytest).
 templates: .venv-sam/.installed .venv-checkov/.installed

@@ -3,7 +3,7 @@
 demo      plays devkit/demo/scenario.yaml: the README's first command.
 scenario  plays a scenario file (YAML or JSON) against a seeded local registry.
 invoke    plays one event file, like `sam local invoke -e`, and prints the response.
-schema    regenerates lint/schemas/custom-modelpackage.json from botocore's model.
+schema    regenerates lint/rules/schemas/custom-modelpackage.json from botocore's model.
 models    regenerates the function's trimmed copy of botocore's SageMaker model.
 """
 

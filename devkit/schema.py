@@ -4,7 +4,7 @@ rules (model_package_resource.properties). Written as a CloudFormation registry
 schema; lint/rules/ModelPackageProperties.py checks Custom::ModelPackage
 resources against it inside cfn-lint.
 
-    python -m devkit schema          # rewrite lint/schemas/custom-modelpackage.json
+    python -m devkit schema          # rewrite lint/rules/schemas/custom-modelpackage.json
     python -m devkit schema --check  # exit 1 when the committed file is out of date
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 TYPE_NAME = "Custom::ModelPackage"
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "lint" / "schemas" / "custom-modelpackage.json"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "lint" / "rules" / "schemas" / "custom-modelpackage.json"
 
 
 def resource_schema() -> dict[str, Any]:
@@ -38,14 +38,14 @@ def resource_schema() -> dict[str, Any]:
     members[rules.ARN_PROPERTY] = {
         "type": "string",
         "description": "The model package version to act on; a different ARN on update is a replacement.",
-        "pattern": f"^{arns.PACKAGE_ARN_PATTERN}$",
+        "pattern": f"^{_plain(arns.PACKAGE_ARN_PATTERN)}$",
         "maxLength": arns.PACKAGE_ARN_MAX_LENGTH,
     }
     members[rules.ROLE_PROPERTY] = {
         "type": "string",
         "description": "An IAM role (same partition as the package) that the function assumes for this "
                        "resource's calls: a role in a central registry account.",
-        "pattern": f"^{arns.ROLE_ARN_PATTERN}$",
+        "pattern": f"^{_plain(arns.ROLE_ARN_PATTERN)}$",
         "maxLength": arns.ROLE_ARN_MAX_LENGTH,
     }
     low, high = rules.SERVICE_TIMEOUT_RANGE
@@ -67,6 +67,13 @@ def resource_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "primaryIdentifier": ["/properties/ModelPackageArn"],
     }
+
+
+def _plain(pattern: str) -> str:
+    """A Python pattern without its group names: JSON schema patterns are ECMA-262."""
+    import re
+
+    return re.sub(r"\?P<\w+>", "", pattern)
 
 
 def _first_sentence(html: str) -> str:

@@ -1,11 +1,18 @@
 """E9000: a Custom::ModelPackage's properties against the resource's schema.
 
-The schema (lint/schemas/custom-modelpackage.json) is generated from botocore's
-model of UpdateModelPackage, the same model the function validates with at run
-time. Checked with cfn-lint's own validator, as E3002 checks AWS resources: wrong
-types, enums, lengths, counts, required properties and unknown names (with a
+The schema (schemas/custom-modelpackage.json beside this file) is generated from
+botocore's model of UpdateModelPackage, the same model the function validates with
+at run time. Checked with cfn-lint's own validator, as E3002 checks AWS resources:
+wrong types, enums, lengths, counts, required properties and unknown names (with a
 suggestion) are reported at their line, and intrinsic functions (Ref, Sub,
 ImportValue, If, ...) are accepted wherever a value may come from one.
+
+The resource types checked are `Custom::ModelPackage` unless configured:
+`configure_rules: {E9000: {resource_types: [Custom::ApproveModel]}}`.
+
+This file is loaded both as a module of the package cfn_lint_model_package and on
+its own by cfn-lint's directory loader (append_rules: [path/to/lint/rules]), so it
+imports nothing relative.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from cfnlint.jsonschema import ValidationResult, Validator
 from cfnlint.rules.jsonschema.CfnLintJsonSchema import CfnLintJsonSchema
 
 TYPE_NAME = "Custom::ModelPackage"
-SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "custom-modelpackage.json"
+SCHEMA = Path(__file__).resolve().parent / "schemas" / "custom-modelpackage.json"
 
 
 class ModelPackageProperties(CfnLintJsonSchema):
@@ -32,13 +39,15 @@ class ModelPackageProperties(CfnLintJsonSchema):
 
     def __init__(self) -> None:
         super().__init__(keywords=["Resources/*"], all_matches=True)
+        self.config_definition = {"resource_types": {"default": [TYPE_NAME], "type": "list", "itemtype": "string"}}
+        self.configure()
         self._schema = json.loads(SCHEMA.read_text())
 
     def message(self, instance: Any, err: Any) -> str:
         return str(err.message)
 
     def validate(self, validator: Validator, keywords: Any, instance: Any, schema: Any) -> ValidationResult:
-        if not validator.is_type(instance, "object") or instance.get("Type") != TYPE_NAME:
+        if not validator.is_type(instance, "object") or instance.get("Type") not in self.config["resource_types"]:
             return
         properties = instance.get("Properties", {})
         if not validator.is_type(properties, "object"):

@@ -1,15 +1,24 @@
-"""W9001: a Custom::ModelPackage without ServiceTimeout."""
+"""W9001: a Custom::ModelPackage without ServiceTimeout.
+
+A keyword rule of cfn-lint v1 (on each resource, like E9000). The resource types
+checked are `Custom::ModelPackage` unless configured:
+`configure_rules: {W9001: {resource_types: [Custom::ApproveModel]}}`.
+Loaded as a module of cfn_lint_model_package or on its own by the directory
+loader, so it imports nothing relative.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
-from cfnlint.rules import CloudFormationLintRule, RuleMatch
+from cfnlint.jsonschema import ValidationError, ValidationResult, Validator
+from cfnlint.rules.jsonschema.CfnLintJsonSchema import CfnLintJsonSchema
 
 TYPE_NAME = "Custom::ModelPackage"
 
 
-class ServiceTimeoutMissing(CloudFormationLintRule):
+class ServiceTimeoutMissing(CfnLintJsonSchema):
     """Without ServiceTimeout, CloudFormation waits up to an hour for a custom
     resource whose function never answers."""
 
@@ -22,10 +31,15 @@ class ServiceTimeoutMissing(CloudFormationLintRule):
     source_url = "https://github.com/OWNER/model-package-resource#use"
     tags = ["resources", "custom", "modelpackage"]
 
-    def match(self, cfn: Any) -> list[RuleMatch]:
-        matches = []
-        for name, resource in cfn.get_resources([TYPE_NAME]).items():
-            properties = resource.get("Properties")
-            if isinstance(properties, dict) and "ServiceTimeout" not in properties:
-                matches.append(RuleMatch(["Resources", name, "Properties"], f"{name}: {self.description}"))
-        return matches
+    def __init__(self) -> None:
+        super().__init__(keywords=["Resources/*"], all_matches=True)
+        self.config_definition = {"resource_types": {"default": [TYPE_NAME], "type": "list", "itemtype": "string"}}
+        self.configure()
+
+    def validate(self, validator: Validator, keywords: Any, instance: Any, schema: Any) -> ValidationResult:
+        if not validator.is_type(instance, "object") or instance.get("Type") not in self.config["resource_types"]:
+            return
+        properties = instance.get("Properties")
+        if validator.is_type(properties, "object") and "ServiceTimeout" not in properties:
+            name = validator.context.path.path[-1] if validator.context.path.path else "resource"
+            yield ValidationError(f"{name}: {self.description}", path=deque(["Properties"]), rule=self)

@@ -4,6 +4,9 @@ pinned dependencies."""
 
 from __future__ import annotations
 
+import copy
+import fnmatch
+import functools
 import json
 import os
 import re
@@ -27,63 +30,215 @@ def test_cfn_lint_finds_no_error_and_no_warning(path: Path) -> None:
     assert [str(f) for f in findings] == []
 
 
-def template() -> dict[str, Any]:
+@functools.cache
+def _decoded() -> dict[str, Any]:
     decoded, problems = decode(str(ROOT / "template.yaml"))
     assert not problems
     return dict(decoded)
 
 
-def evaluate(node: Any, parameters: dict[str, Any]) -> Any:
-    """Just enough of CloudFormation's intrinsics to resolve the policy's Resource."""
-    pseudo = {"AWS::Partition": "aws", "AWS::AccountId": "111122223333", "AWS::Region": "eu-west-1"}
-    if isinstance(node, dict) and len(node) == 1:
-        (name, value), = node.items()
-        if name == "Ref":
-            return parameters.get(value, pseudo.get(value))
-        if name == "Fn::Join":
-            return value[0].join(evaluate(value[1], parameters))
-        if name == "Fn::Split":
-            return evaluate(value[1], parameters).split(value[0])
-        if name == "Fn::Sub":
-            text, variables = value if isinstance(value, list) else (value, {})
-            values = {**pseudo, **{k: evaluate(v, parameters) for k, v in variables.items()}}
-            return re.sub(r"\$\{([^}]+)\}", lambda m: str(values[m.group(1)]), text)
-    return node
+def template() -> dict[str, Any]:
+    return copy.deepcopy(_decoded())
 
 
-def policy_statements() -> list[dict[str, Any]]:
+PSEUDO = {"AWS::Partition": "aws", "AWS::AccountId": "111122223333", "AWS::Region": "eu-west-1",
+          "AWS::StackName": "model-package-resource"}
+NO_VALUE = object()
+
+
+def evaluate(node: Any, parameters: dict[str, Any], pseudo: dict[str, str] | None = None,
+             conditions: dict[str, Any] | None = None) -> Any:
+    """Just enough of CloudFormation's intrinsics to resolve the policies and the alarm:
+    Ref (parameters, pseudo parameters, AWS::NoValue), Join, Split, Sub, If, Not,
+    Equals, with the template's Conditions. A CommaDelimitedList is a Python list
+    (CloudFormation makes [""] of an empty one)."""
+    pseudo = {**PSEUDO, **(pseudo or {})}
+    conditions = template().get("Conditions", {}) if conditions is None else conditions
+
+    def value(n: Any) -> Any:
+        if isinstance(n, list):
+            return [v for v in (value(item) for item in n) if v is not NO_VALUE]
+        if isinstance(n, dict) and len(n) == 1:
+            (name, argument), = n.items()
+            if name == "Ref":
+                if argument == "AWS::NoValue":
+                    return NO_VALUE
+                return parameters[argument] if argument in parameters else pseudo[argument]
+            if name == "Fn::Join":
+                return argument[0].join(value(argument[1]))
+            if name == "Fn::Split":
+                return value(argument[1]).split(argument[0])
+            if name == "Fn::Sub":
+                text, variables = argument if isinstance(argument, list) else (argument, {})
+                values = {**pseudo, **parameters, **{k: value(v) for k, v in variables.items()}}
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(values[m.group(1)]), text)
+            if name == "Fn::If":
+                return value(argument[1] if condition(argument[0]) else argument[2])
+            if name == "Fn::Not":
+                return not value(argument[0])
+            if name == "Fn::Equals":
+                return value(argument[0]) == value(argument[1])
+            if name == "Condition":
+                return condition(argument)
+        if isinstance(n, dict):
+            return {k: v for k, v in ((k, value(v)) for k, v in n.items()) if v is not NO_VALUE}
+        return n
+
+    def condition(name: str) -> bool:
+        return bool(value(conditions[name]))
+
+    return value(node)
+
+
+DEFAULTS = {"ProviderName": "", "AllowedModelPackageGroups": ["*"], "RegistryAccountIds": [""], "AssumableRoleArns": [""],
+            "LogLevel": "INFO", "LogRetentionInDays": "365", "AlarmTopicArn": ""}
+
+
+def policy_statements(partition: str = "aws", **parameters: Any) -> list[dict[str, Any]]:
+    """The function's policy statements, intrinsics evaluated for these parameter values."""
     function = template()["Resources"]["ModelPackageResourceFunction"]["Properties"]
-    return [s for policy in function["Policies"] for s in policy["Statement"]]
+    raw = [s for policy in function["Policies"] for s in policy["Statement"]]
+    return list(evaluate(raw, {**DEFAULTS, **parameters}, {"AWS::Partition": partition}))
 
 
-def test_policy_grants_only_describe_and_update_never_on_star() -> None:
-    statements = policy_statements()
-    actions = {a for s in statements for a in s["Action"]}
-    assert actions == {"sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"}
-    for groups in (["*"], ["churn", "fraud"]):
-        resources = [evaluate(s["Resource"], {"AllowedModelPackageGroups": groups}) for s in statements]
-        for resource in [r for rs in resources for r in rs]:
-            assert resource != "*" and ":model-package/" in resource
-        assert all(s["Condition"] == {"StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
-                   for s in statements)
+def sagemaker_statement(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    [statement] = [s for s in statements if any(a.startswith("sagemaker:") for a in s["Action"])]
+    return statement
 
 
-def test_policy_is_narrowed_to_the_listed_groups() -> None:
-    [statement] = policy_statements()
-    assert evaluate(statement["Resource"], {"AllowedModelPackageGroups": ["churn", "fraud"]}) == [
-        "arn:aws:sagemaker:*:111122223333:model-package/churn/*",
-        "arn:*:sagemaker:*:*:model-package/fraud/*",
-    ]
-    assert evaluate(statement["Resource"], {"AllowedModelPackageGroups": ["*"]}) == [
-        "arn:aws:sagemaker:*:111122223333:model-package/*/*"]
+def allowed(statement: dict[str, Any], arn: str) -> bool:
+    """IAM's decision for one package ARN: a Resource pattern matches and the
+    StringEquals conditions hold (aws:ResourceAccount is the account in the ARN)."""
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    if not any(fnmatch.fnmatchcase(arn, pattern) for pattern in resources):
+        return False
+    account = arn.split(":")[4]
+    for key, expected in statement.get("Condition", {}).get("StringEquals", {}).items():
+        assert key == "aws:ResourceAccount", key
+        if account not in (expected if isinstance(expected, list) else [expected]):
+            return False
+    return True
+
+
+GROUPS = [["*"], [""], ["churn"], ["churn", "fraud"], ["churn", "fraud", "team-a.b"]]  # [""]: grants nothing
+REGISTRIES = [[""], ["444455556666"], ["444455556666", "777788889999"]]
+PARTITIONS = ["aws", "aws-cn", "aws-us-gov"]
+
+
+@pytest.mark.parametrize("partition", PARTITIONS)
+@pytest.mark.parametrize("registries", REGISTRIES, ids=lambda r: f"{len([a for a in r if a])}-registries")
+@pytest.mark.parametrize("groups", GROUPS, ids=lambda g: ",".join(g) or "empty")
+def test_sagemaker_statement_grants_exactly_the_groups_in_the_listed_accounts(
+        groups: list[str], registries: list[str], partition: str) -> None:
+    statement = sagemaker_statement(policy_statements(
+        partition, AllowedModelPackageGroups=groups, RegistryAccountIds=registries))
+    accounts = ["111122223333", *[a for a in registries if a]]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"]
+    # The condition lists exactly this account and the registry accounts, no empty value.
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": accounts}}
+    # Every Resource is a model package ARN of this partition, one per allowed group,
+    # never a partition wildcard; the account is left open only because the
+    # condition above pins it (see the template's comment).
+    assert len(statement["Resource"]) == len(groups)
+    for resource, group in zip(statement["Resource"], groups, strict=True):
+        assert resource == f"arn:{partition}:sagemaker:*:*:model-package/{group}/*"
+    # The decision, probed: allowed exactly for groups x accounts in this partition.
+    for probe_partition in PARTITIONS:
+        for account in [*accounts, "999999999999"]:
+            for group in ["churn", "fraud", "team-a.b", "other"]:
+                arn = f"arn:{probe_partition}:sagemaker:eu-west-1:{account}:model-package/{group}/3"
+                expected = (probe_partition == partition and account in accounts
+                            and (groups == ["*"] or group in groups))
+                assert allowed(statement, arn) == expected, arn
+    # The group is matched whole: churn's grant is no grant on churn2 or churn/x's parent.
+    if groups == ["churn"]:
+        assert not allowed(statement, f"arn:{partition}:sagemaker:eu-west-1:111122223333:model-package/churn2/1")
+
+
+@pytest.mark.parametrize("roles", [[""], ["arn:aws:iam::444455556666:role/model-registry-governor"],
+                                   ["arn:aws:iam::444455556666:role/a", "arn:aws:iam::777788889999:role/ml/b"]],
+                         ids=["no-roles", "one-role", "two-roles"])
+@pytest.mark.parametrize("registries", REGISTRIES, ids=lambda r: f"{len([a for a in r if a])}-registries")
+def test_statements_are_exactly_sagemaker_prior_state_and_the_assumable_roles(
+        roles: list[str], registries: list[str]) -> None:
+    statements = policy_statements(RegistryAccountIds=registries, AssumableRoleArns=roles)
+    by_sid = {s["Sid"]: s for s in statements}
+    assert len(by_sid) == len(statements)
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    expected = {"sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage",
+                "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    if roles == [""]:
+        assert set(by_sid) == {"GovernModelPackageVersions", "RememberPriorState"}
+        assert actions == expected  # no sts:AssumeRole statement at all
+    else:
+        assert set(by_sid) == {"GovernModelPackageVersions", "RememberPriorState", "AssumeRegistryRoles"}
+        assert actions == {*expected, "sts:AssumeRole"}
+        assert by_sid["AssumeRegistryRoles"] == {"Sid": "AssumeRegistryRoles", "Effect": "Allow",
+                                                 "Action": "sts:AssumeRole", "Resource": roles}
+    assert all(s["Effect"] == "Allow" and s["Resource"] != "*" and "*" not in s.get("Resource", [])
+               for s in statements)
+
+
+def test_prior_state_statement_is_the_table_only() -> None:
+    [statement] = [s for s in policy_statements() if s["Sid"] == "RememberPriorState"]
+    assert statement == {"Sid": "RememberPriorState", "Effect": "Allow",
+                         "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                         "Resource": {"Fn::GetAtt": ["PriorStateTable", "Arn"]}}
+
+
+@pytest.mark.parametrize(("parameter", "good", "bad"), [
+    ("RegistryAccountIds", ["", "111122223333"], ["11112222333", "1111222233334", "abcdabcdabcd", "*"]),
+    ("AssumableRoleArns", ["", "arn:aws:iam::111122223333:role/model-registry-governor",
+                           "arn:aws-cn:iam::111122223333:role/path/to/r"],
+     ["arn:aws:iam::111122223333:user/u", "arn:aws:iam::*:role/r", "arn:aws:iam::111122223333:role/*", "r"]),
+    ("AlarmTopicArn", ["", "arn:aws:sns:eu-west-1:111122223333:alerts"], ["alerts", "arn:aws:sqs:eu-west-1:1:q"]),
+    ("ProviderName", ["", "model-package-resource", "a" * 64], ["a" * 65, "has space", "x:y"]),
+])
+def test_parameters_refuse_malformed_values(parameter: str, good: list[str], bad: list[str]) -> None:
+    # CloudFormation matches AllowedPattern against each value of a CommaDelimitedList.
+    pattern = template()["Parameters"][parameter]["AllowedPattern"]
+    assert all(re.fullmatch(pattern, v) for v in good), pattern
+    assert not any(re.fullmatch(pattern, v) for v in bad), pattern
+
+
+def alarm(**parameters: Any) -> dict[str, Any]:
+    resource = template()["Resources"]["FailedEventsAlarm"]
+    assert resource["Type"] == "AWS::CloudWatch::Alarm"
+    return dict(evaluate(resource["Properties"], {**DEFAULTS, **parameters}))
+
+
+def test_alarm_watches_the_failed_events_metric_the_function_emits() -> None:
+    properties = alarm()
+    environment = template()["Resources"]["ModelPackageResourceFunction"]["Properties"]["Environment"]["Variables"]
+    assert (properties["Namespace"], properties["MetricName"]) == ("ModelPackageResource", "FailedEvents")
+    assert properties["Namespace"] == environment["POWERTOOLS_METRICS_NAMESPACE"]
+    assert properties["Dimensions"] == [{"Name": "service", "Value": "model-package-resource"}]
+    assert properties["Dimensions"][0]["Value"] == environment["POWERTOOLS_SERVICE_NAME"]
+    assert (properties["Statistic"], properties["Period"], properties["EvaluationPeriods"]) == ("Sum", 300, 1)
+    assert (properties["Threshold"], properties["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert properties["TreatMissingData"] == "notBreaching"
+
+
+def test_alarm_notifies_the_topic_only_when_one_is_given() -> None:
+    assert "AlarmActions" not in alarm() and "OKActions" not in alarm()
+    topic = "arn:aws:sns:eu-west-1:111122223333:alerts"
+    properties = alarm(AlarmTopicArn=topic)
+    assert properties["AlarmActions"] == properties["OKActions"] == [topic]
 
 
 def test_function_is_what_the_contract_names() -> None:
     function = template()["Resources"]["ModelPackageResourceFunction"]["Properties"]
     assert (function["CodeUri"], function["Handler"], function["Runtime"], function["Architectures"]) == (
         "handler/", "app.lambda_handler", "python3.13", ["arm64"])
-    outputs = template()["Outputs"]["ServiceToken"]
-    assert outputs["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-ServiceToken"}
+    export = template()["Outputs"]["ServiceToken"]["Export"]["Name"]
+    log_group = template()["Resources"]["FunctionLogGroup"]["Properties"]["LogGroupName"]
+    # Default: named after the stack, as before; with ProviderName (StackSets), after it.
+    assert evaluate([function["FunctionName"], export, log_group], DEFAULTS | {"ProviderName": ""}) == [
+        "model-package-resource-model-package-resource", "model-package-resource-ServiceToken",
+        "/aws/lambda/model-package-resource-model-package-resource"]
+    assert evaluate([function["FunctionName"], export, log_group], DEFAULTS | {"ProviderName": "governor"}) == [
+        "governor", "governor-ServiceToken", "/aws/lambda/governor"]
 
 
 def test_consumer_example_uses_every_kind_of_property() -> None:
