@@ -232,9 +232,10 @@ class LocalRegistry:
             if account != caller.account and not caller.own:
                 verdict = access.decide(sagemaker_fidelity.group_policy(resource), caller, action, resource)
             allowed, message = verdict == "allow", access.denied_message(caller, action, resource, verdict)
-        else:
-            action = f"{request.service}:{request.operation}"
-            return True, caller.account, f"User: {caller.principal} is not authorized to perform: {action}"
+        else:  # DynamoDB, IAM: allowed, and named as a `denied` fault would
+            action, table = f"{request.service}:{request.operation}", request.params.get("TableName")
+            resource = f"arn:aws:dynamodb:{request.region}:{caller.account}:table/{table}" if table else "*"
+            return True, caller.account, access.denied_message(caller, action, resource, "allow")
         if not caller.own:
             with self._lock:
                 self.calls.append(
