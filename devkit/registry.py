@@ -47,9 +47,10 @@ class Fault:
     "UpdateModelPackage"), or a whole service ("dynamodb:*", "sts:*").
     kind: throttle, conflict, denied, http500, http503 (each in the protocol of
     the request: conflict is ConditionalCheckFailed on DynamoDB and does not apply
-    to STS); slow (delay by `delay` seconds, then answer); reset (a TCP reset
-    instead of an answer); down (the service is unreachable: a TCP reset before the
-    request reaches it, so it is neither counted nor recorded)."""
+    to STS); slow (delay by `delay` seconds, then answer); reset (the connection
+    is dropped instead of an answer: botocore's ConnectionClosedError); down (the
+    service is unreachable: dropped alike, but before the request reaches the
+    service, so it is neither counted nor recorded; `times=99` for an outage)."""
 
     kind: str
     operation: str = "*"
