@@ -97,8 +97,12 @@ def decide(policy: Mapping[str, Any] | None, caller: Caller, action: str, resour
 
 
 def denied_message(caller: Caller, action: str, resource: str, verdict: str) -> str:
-    why = ("with an explicit deny in a resource-based policy" if verdict == "deny"
-           else f"because no resource-based policy allows the {action} action")
+    """IAM's wording: a resource policy's explicit Deny or missing Allow; for an
+    allowed call (a `denied` fault) the caller's own role lacking the permission."""
+    why = {
+        "deny": "with an explicit deny in a resource-based policy",
+        "implicit": f"because no resource-based policy allows the {action} action",
+    }.get(verdict, f"because no identity-based policy allows the {action} action")
     return f"User: {caller.principal} is not authorized to perform: {action} on resource: {resource} {why}"
 
 

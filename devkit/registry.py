@@ -47,9 +47,10 @@ class Fault:
     "UpdateModelPackage"), or a whole service ("dynamodb:*", "sts:*").
     kind: throttle, conflict, denied, http500, http503 (each in the protocol of
     the request: conflict is ConditionalCheckFailed on DynamoDB and does not apply
-    to STS); slow (delay by `delay` seconds, then answer); reset (a TCP reset
-    instead of an answer); down (the service is unreachable: a TCP reset before the
-    request reaches it, so it is neither counted nor recorded)."""
+    to STS); slow (delay by `delay` seconds, then answer); reset (the connection
+    is dropped instead of an answer: botocore's ConnectionClosedError); down (the
+    service is unreachable: dropped alike, but before the request reaches the
+    service, so it is neither counted nor recorded; `times=99` for an outage)."""
 
     kind: str
     operation: str = "*"
@@ -232,9 +233,10 @@ class LocalRegistry:
             if account != caller.account and not caller.own:
                 verdict = access.decide(sagemaker_fidelity.group_policy(resource), caller, action, resource)
             allowed, message = verdict == "allow", access.denied_message(caller, action, resource, verdict)
-        else:
-            action = f"{request.service}:{request.operation}"
-            return True, caller.account, f"User: {caller.principal} is not authorized to perform: {action}"
+        else:  # DynamoDB, IAM: allowed, and named as a `denied` fault would
+            action, table = f"{request.service}:{request.operation}", request.params.get("TableName")
+            resource = f"arn:aws:dynamodb:{request.region}:{caller.account}:table/{table}" if table else "*"
+            return True, caller.account, access.denied_message(caller, action, resource, "allow")
         if not caller.own:
             with self._lock:
                 self.calls.append(

@@ -212,3 +212,16 @@ def test_a_single_account_seed_of_another_account_grants_the_function(registry: 
         "sagemaker", region_name="us-east-1", endpoint_url=registry.endpoint, **DEFAULT)
     assert sagemaker.describe_model_package(ModelPackageName=arn)["ModelPackageArn"] == arn
     assert registry.calls[-1][:4] == ("DescribeModelPackage", FUNCTION, REGISTRY, True)
+
+
+def test_the_central_registry_scenario_names_what_its_seed_holds(registry: LocalRegistry) -> None:
+    from devkit.runner import load_scenario
+
+    path = ROOT / "devkit" / "demo" / "central-registry-scenario.yaml"
+    scenario = load_scenario(path)
+    labels = registry.seed(path.parent / scenario["registry"])
+    declared = [step.get("create") or step.get("update") for step in scenario["steps"]]
+    assert {p["ModelPackageArn"] for p in declared if p} <= set(labels)
+    for role in {p["RoleArn"] for p in declared if p and "RoleArn" in p}:
+        registry.assume(role)
+    assert {c[:4] for c in registry.calls} == {("AssumeRole", FUNCTION, REGISTRY, True)}

@@ -128,3 +128,13 @@ def test_down_fails_the_dynamodb_call_as_unreachable_and_it_is_not_counted(regis
 def test_an_unknown_fault_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="fault kind 'outage'"):
         Fault("outage", "PutItem")
+
+
+def test_a_denied_fault_names_the_caller_the_action_and_the_resource(registry: LocalRegistry) -> None:
+    registry.inject(Fault("denied", "GetItem"))
+    with pytest.raises(ClientError) as refused:
+        get_item(registry)
+    assert refused.value.response["Error"]["Message"] == (
+        "User: arn:aws:sts::123456789012:assumed-role/model-package-resource/local is not authorized to perform: "
+        f"dynamodb:GetItem on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/{registry.table_name} "
+        "because no identity-based policy allows the dynamodb:GetItem action")
