@@ -24,6 +24,7 @@ $(STAMP): requirements-dev.txt handler/requirements.txt
 
 demo: $(STAMP)
 	$(BIN)/python -m devkit demo
+	$(BIN)/python -m devkit scenario devkit/demo/central-registry-scenario.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check handler devkit tests lint bench tools

@@ -281,12 +281,14 @@ def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeo
         sys.path.insert(0, str(ROOT / "handler"))
     from app import lambda_handler
     from model_package_resource import clients
+    from model_package_resource.credentials import ROLES
 
     from .lambda_process import LambdaContext
 
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
     clients.clear()
+    ROLES.clear()
     try:
         lambda_handler(dict(event), LambdaContext(timeout_ms))
     finally:
@@ -296,6 +298,7 @@ def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeo
             else:
                 os.environ[name] = value
         clients.clear()
+        ROLES.clear()
     return ""
 
 

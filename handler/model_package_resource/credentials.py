@@ -63,6 +63,10 @@ class RoleCredentials:
         self._cache[role.arn] = (credentials, _epoch(found["Expiration"]))
         return credentials
 
+    def clear(self) -> None:
+        """Forget every role's credentials (runners whose STS changes)."""
+        self._cache.clear()
+
 
 def _epoch(expiration: Any) -> float:
     return float(expiration.timestamp()) if hasattr(expiration, "timestamp") else float(expiration)
