@@ -70,7 +70,7 @@ def test_delete_after_a_replacement_uses_the_old_properties_role(central: Lifecy
     assert central.failures == []
 
 
-def test_sts_refusing_the_role_fails_naming_roleArn_with_no_sagemaker_call(central: Lifecycle,
+def test_sts_refusing_the_role_fails_naming_role_arn_with_no_sagemaker_call(central: Lifecycle,
                                                                           registry: LocalRegistry) -> None:
     registry.inject(Fault("denied", "AssumeRole", 99))
     played = central.create(approve("fraud/1", RoleArn=ROLE), expect="FAILED")
