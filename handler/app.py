@@ -103,7 +103,10 @@ def _answer(identity: Identity, url: str, outcome: Outcome, deadline_at: float) 
         logger.error("Event failed", extra={"reason": reason}, exc_info=unexpected)
     for warning in outcome.warnings:
         logger.warning(warning)
-    metrics.emit(identity.request_type, outcome)
+    try:
+        metrics.emit(identity.request_type, outcome)
+    except Exception:  # noqa: BLE001 - a metric never keeps the response from going
+        logger.exception("Metrics not written")
     body = build_body(identity, outcome.status, outcome.physical_resource_id, reason=reason, data=outcome.data)
     delivery = put_response(url, body, deadline_at)
     log = logger.info if delivery.delivered else logger.error
