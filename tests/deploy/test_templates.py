@@ -135,9 +135,9 @@ def test_built_package_imports_on_python313_with_the_pinned_dependencies() -> No
         assert result["dists"].get(name.lower().replace("_", "-")) == version, name
 
 
-def test_built_package_carries_botocore_data_for_sagemaker_only() -> None:
+def test_built_package_carries_botocore_data_for_its_three_services_only() -> None:
     assert BUILD.is_dir(), "run `make build` (sam build) first"
     services = sorted(p.name for p in (BUILD / "botocore" / "data").iterdir() if p.is_dir())
-    assert services == ["sagemaker"]
+    assert services == ["dynamodb", "sagemaker", "sts"]
     assert (BUILD / "model_package_resource" / "botocore_data" / "sagemaker").is_dir()
     assert not (BUILD / "Makefile").exists()
