@@ -185,3 +185,55 @@ def test_botocore_data_is_pruned_to_the_three_services_and_their_clients_work(ta
     assert "https://api.sagemaker.cn-north-1.amazonaws.com.cn" in completed.stdout
     assert "https://sts.us-gov-west-1.amazonaws.com" in completed.stdout
     assert len(completed.stdout.splitlines()) == 9
+
+
+ENDPOINTS_CHECK = r"""
+import json, sys
+task, trimmed, full = sys.argv[1:4]
+sys.path.insert(0, task)
+import botocore.session
+
+def described(data_path):
+    session = botocore.session.get_session()
+    session.set_config_variable("data_path", data_path)
+    regions = sorted({r for p in json.load(open(full + "/endpoints.json"))["partitions"] for r in p["regions"]})
+    resolver = session.get_component("endpoint_resolver")
+    seen = {"partitions": session.get_available_partitions()}
+    for partition in seen["partitions"]:
+        seen[partition] = [resolver.get_partition_dns_suffix(partition)] + [
+            session.get_available_regions(s, partition) for s in ("sagemaker", "dynamodb", "sts", "s3")]
+    for region in regions:
+        seen[region] = session.get_partition_for_region(region)
+        for service in ("sagemaker", "dynamodb", "sts"):
+            client = session.create_client(service, region_name=region)
+            signer = client._request_signer
+            seen[service + " " + region] = [client.meta.endpoint_url, client.meta.region_name,
+                                            signer.signing_name, signer.region_name, signer.signature_version]
+    return seen
+
+pruned, whole = described(trimmed), described(trimmed + ":" + full)
+print(json.dumps({"clients": sum(" " in k for k in pruned),
+                  "differ": [k for k in whole if pruned.get(k) != whole[k]]}))
+"""
+
+
+def test_pruned_endpoints_resolve_every_region_as_botocores_whole_file(
+    task: Path, interpreter: str, tmp_path: Path
+) -> None:
+    """endpoints.json keeps only the function's services: their clients, in every
+    region of every partition, and the partition data resolve as with the whole file
+    of the same botocore."""
+    import botocore
+
+    full = Path(botocore.__file__).parent / "data"
+    assert (task / "botocore" / "__init__.py").read_text().count(f"__version__ = '{botocore.__version__}'") == 1
+    (tmp_path / "endpoints.json").write_bytes((full / "endpoints.json").read_bytes())
+    assert len((task / "botocore" / "data" / "endpoints.json").read_bytes()) < len((full / "endpoints.json").read_bytes()) / 10
+    trimmed = task / "model_package_resource" / "botocore_data"
+    completed = subprocess.run([interpreter, *LAMBDA_FLAGS, "-c", ENDPOINTS_CHECK, str(task), str(trimmed),
+                                str(tmp_path)], capture_output=True, text=True, check=False,
+                               env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result = json.loads(completed.stdout)
+    assert result["clients"] > 3 * 30
+    assert result["differ"] == []
