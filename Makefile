@@ -16,7 +16,7 @@ PYTHON313 := $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.1
 NO_PYTHON313 := python3.13 is needed (the Lambda's python): install it with 'pyenv install 3.13' or your OS's python3.13 package, and put it on PATH
 SAM_RUN := PATH="$(dir $(PYTHON313)):$$PATH" PYTHON313="$(PYTHON313)" SAM_CLI_TELEMETRY=0
 
-.PHONY: setup demo test lint typecheck templates build bench reliability fuzz clean python313
+.PHONY: setup demo test lint typecheck templates build bench coldpath reliability fuzz clean python313
 
 setup: $(STAMP)
 
@@ -66,6 +66,10 @@ test: python313 lint typecheck templates build
 FLOOR := .local/py313-floor
 bench: python313 $(STAMP) build $(FLOOR)/.installed
 	PYTHON313="$(PYTHON313)" FLOOR_PYTHON="$(FLOOR)/bin/python" $(BIN)/python bench/bench.py
+
+# What each candidate costs on the cold path, in the same Lambda setting (bench/coldpath.py).
+coldpath: python313 $(STAMP) build $(FLOOR)/.installed
+	FLOOR_PYTHON="$(FLOOR)/bin/python" $(BIN)/python bench/coldpath.py
 
 $(FLOOR)/.installed: bench/floor-requirements.txt
 	$(if $(PYTHON313),,$(error $(NO_PYTHON313)))
