@@ -11,7 +11,8 @@ SAM := .venv-sam/bin/sam
 CHECKOV := .venv-checkov/bin/checkov
 # The Lambda's python3.13: sam build compiles the package's bytecode with it, the
 # artifact tests and the benchmark run the package on it. PATH first, then pyenv.
-PYTHON313 := $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13; do \
+PYTHON313 := $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 \
+	$${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; do \
 	"$$p" -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)
 NO_PYTHON313 := python3.13 is needed (the Lambda's python): install it with 'pyenv install 3.13' or your OS's python3.13 package, and put it on PATH
 SAM_RUN := $(if $(PYTHON313),PATH="$(dir $(PYTHON313)):$$PATH" PYTHON313="$(PYTHON313)") SAM_CLI_TELEMETRY=0

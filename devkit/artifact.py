@@ -22,14 +22,16 @@ HOW_TO_GET_PYTHON313 = "install it with 'pyenv install 3.13' or your OS's python
 
 def python313() -> str | None:
     """The Lambda's python: $PYTHON313 (set by the Makefile), python3.13 on PATH, then
-    pyenv's; the one that runs, by its real path."""
+    pyenv's (its root, $PYENV_ROOT or ~/.pyenv); the one that runs, by its real path."""
     candidates = [os.environ.get("PYTHON313", ""), "python3.13"]
     pyenv = shutil.which("pyenv")
     root = pyenv and subprocess.run(  # noqa: S603 - pyenv, found on PATH
         [pyenv, "root"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    if root:
-        candidates += [str(p) for p in sorted(Path(root, "versions").glob("3.13*/bin/python3.13"), reverse=True)]
+    for directory in (root, os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv")):
+        if directory:
+            found = sorted(Path(directory, "versions").glob("3.13*/bin/python3.13"), reverse=True)
+            candidates += [str(p) for p in found]
     for candidate in filter(None, candidates):
         found = subprocess.run(  # noqa: S603 - a python3.13 candidate, asked for its path
             [candidate, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, check=False
