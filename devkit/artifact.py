@@ -30,8 +30,8 @@ def python313() -> str | None:
     ).stdout.strip()
     for directory in (root, os.environ.get("PYENV_ROOT"), str(Path.home() / ".pyenv")):
         if directory:
-            found = sorted(Path(directory, "versions").glob("3.13*/bin/python3.13"), reverse=True)
-            candidates += [str(p) for p in found]
+            versions = sorted(Path(directory, "versions").glob("3.13*/bin/python3.13"), reverse=True)
+            candidates += [str(p) for p in versions]
     for candidate in filter(None, candidates):
         found = subprocess.run(  # noqa: S603 - a python3.13 candidate, asked for its path
             [candidate, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, check=False
