@@ -9,11 +9,15 @@ STAMP := $(VENV)/.installed
 # with each other's and with ours.
 SAM := .venv-sam/bin/sam
 CHECKOV := .venv-checkov/bin/checkov
-# sam build needs the Lambda's python3.13 on PATH (pyenv has it here).
-PY313_DIR := $(shell dirname "$$(PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)")
-SAM_RUN := PATH="$(PY313_DIR):$$PATH" PYENV_VERSION=3.13.0 SAM_CLI_TELEMETRY=0
+# The Lambda's python3.13: sam build compiles the package's bytecode with it, the
+# artifact tests and the benchmark run the package on it. PATH first, then pyenv.
+PYTHON313 := $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 \
+	$${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; do \
+	"$$p" -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)
+NO_PYTHON313 := python3.13 is needed (the Lambda's python): install it with 'pyenv install 3.13' or your OS's python3.13 package, and put it on PATH
+SAM_RUN := $(if $(PYTHON313),PATH="$(dir $(PYTHON313)):$$PATH" PYTHON313="$(PYTHON313)") SAM_CLI_TELEMETRY=0
 
-.PHONY: setup demo test lint typecheck templates build stackset bench reliability fuzz clean
+.PHONY: setup demo test lint typecheck templates build stackset bench coldpath reliability fuzz clean python313
 
 setup: $(STAMP)
 
@@ -43,8 +47,8 @@ typecheck: $(STAMP)
 	touch $@
 
 # The deployable package, built as `sam build` builds it for python3.13/arm64.
-build: .venv-sam/.installed
-	@test -x "$(PY313_DIR)/python3.13" || (echo "sam build needs python3.13 (pyenv install 3.13.0)"; exit 1)
+# handler/Makefile compiles every shipped .py to hash-based python3.13 bytecode.
+build: python313 .venv-sam/.installed
 	$(SAM_RUN) $(SAM) build --cached --parallel
 
 # For service-managed StackSets (which refuse a Transform): dist/stackset/template.json,
@@ -53,17 +57,34 @@ build: .venv-sam/.installed
 stackset: build
 	.venv-sam/bin/python tools/stackset.py
 
+python313:
+	$(if $(PYTHON313),@:,$(error $(NO_PYTHON313)))
+
 # sam validate --lint and checkov on template.yaml (cfn-lint runs in pytest).
 templates: .venv-sam/.installed .venv-checkov/.installed
 	$(SAM_RUN) $(SAM) validate --lint
 	$(CHECKOV) --file template.yaml --framework cloudformation --quiet --compact --skip-download
 
-test: lint typecheck templates build
-	$(BIN)/python -m pytest
+test: python313 lint typecheck templates build
+	PYTHON313="$(PYTHON313)" $(BIN)/python -m pytest
 
-# Cold start, calls per scenario, warm overhead, Delete, package size (bench/bench.py).
-bench: $(STAMP) build
-	$(BIN)/python bench/bench.py
+# Cold start as Lambda runs the built package, then in the dev venv; calls per
+# scenario, warm overhead, Delete, package size (bench/bench.py). The floor runs on
+# a python3.13 venv of boto3 with its bytecode, as the Lambda runtime's copy.
+FLOOR := .local/py313-floor
+bench: python313 $(STAMP) build $(FLOOR)/.installed
+	PYTHON313="$(PYTHON313)" FLOOR_PYTHON="$(FLOOR)/bin/python" $(BIN)/python bench/bench.py
+
+# What each candidate costs on the cold path, in the same Lambda setting (bench/coldpath.py).
+coldpath: python313 $(STAMP) build $(FLOOR)/.installed
+	FLOOR_PYTHON="$(FLOOR)/bin/python" $(BIN)/python bench/coldpath.py
+
+$(FLOOR)/.installed: bench/floor-requirements.txt
+	$(if $(PYTHON313),,$(error $(NO_PYTHON313)))
+	rm -rf $(FLOOR)
+	"$(PYTHON313)" -m venv $(FLOOR)
+	$(FLOOR)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/floor-requirements.txt
+	touch $@
 
 # The long profiles (10,000 fuzzed events, 1,000 lifecycle sequences, the fault
 # matrix), then the table of what was tried and what held. `make test` runs the
@@ -76,4 +97,4 @@ reliability: $(STAMP)
 fuzz: reliability
 
 clean:
-	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .hypothesis .reliability
+	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .hypothesis .reliability .local

@@ -1,10 +1,16 @@
 """One cold start, timed by bench.py from outside the process: python bench/cold_start.py VARIANT [EVENT].
 
+Only the standard library is imported here before the variant's own imports, so the
+file runs by its path on any interpreter, isolated (-I) as on Lambda.
+
 floor         import boto3 and make a SageMaker client (full model), nothing else
-floor-trimmed import botocore and make the client from the trimmed model (what the handler does)
-ours          handler/app.py answers the Create event in EVENT (describe, update, PUT)
+floor-trimmed import botocore and make the client from the trimmed model the handler ships
+              (botocore's data_path setting), nothing else
+ours          app.lambda_handler of HANDLER_DIR (handler/ or the built package) answers the
+              Create event in EVENT (describe, update, PUT)
 ours-full     the same handler, reading botocore's full SageMaker model (HANDLER_DIR without botocore_data)
-crhelper      a typical hand-written crhelper handler answers the same event (crhelper's defaults)
+crhelper      a typical hand-written crhelper handler (CRHELPER_DIR, default bench/) answers the
+              same event (crhelper's defaults)
 """
 
 import json
@@ -15,6 +21,7 @@ import sys
 class Context:
     function_name = "bench"
     aws_request_id = "bench"
+    memory_limit_in_mb = 512
 
     def get_remaining_time_in_millis(self):
         return 60_000
@@ -29,9 +36,12 @@ def main():
         return
     if variant == "floor-trimmed":
         sys.path.insert(0, os.environ["HANDLER_DIR"])
-        from model_package_resource.sagemaker import client_for
+        import botocore.session
 
-        client_for("eu-west-1")
+        session = botocore.session.get_session()
+        session.set_config_variable(
+            "data_path", os.path.join(os.environ["HANDLER_DIR"], "model_package_resource", "botocore_data"))
+        session.create_client("sagemaker", region_name="eu-west-1")
         return
     with open(sys.argv[2]) as f:
         event = json.load(f)
@@ -44,7 +54,7 @@ def main():
             sys.exit(f"FAILED: {result.get('Reason')}")
         return
     if variant == "crhelper":
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        sys.path.insert(0, os.environ.get("CRHELPER_DIR") or os.path.dirname(os.path.abspath(__file__)))
         import crhelper_handler
 
         crhelper_handler.handler(event, Context())

@@ -1,6 +1,11 @@
-"""Invoke handler/app.py:lambda_handler as Lambda would, in this (fresh) process:
-the event on standard input, a context whose remaining time counts down from
---timeout-ms. Its result, one JSON line, goes to the file named by --result."""
+"""Invoke app.lambda_handler as Lambda would, in this (fresh) process: the event on
+standard input, a context whose remaining time counts down from --timeout-ms. Its
+result, one JSON line, goes to the file named by --result.
+
+The code comes from handler/ unless --code-dir names another directory (the built
+package, as Lambda's /var/task). Only the standard library is imported here, so the
+file also runs by its path on another interpreter (python3.13 -I -B, as the
+artifact tests do), where devkit is no package on sys.path."""
 
 from __future__ import annotations
 
@@ -30,11 +35,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--timeout-ms", type=int, default=60_000)
     parser.add_argument("--result", required=True)
+    parser.add_argument("--code-dir", default=str(Path(__file__).resolve().parent.parent / "handler"))
     args = parser.parse_args()
     event = json.loads(sys.stdin.read())
     context = LambdaContext(args.timeout_ms)
-    handler_dir = Path(__file__).resolve().parent.parent / "handler"
-    sys.path.insert(0, str(handler_dir))
+    sys.path.insert(0, args.code_dir)
     from app import lambda_handler
 
     result = lambda_handler(event, context)

@@ -60,6 +60,10 @@ class Lifecycle:
     labels: Mapping[str, str] = field(default_factory=dict)
     cold: bool = True
     timeout_ms: int = 60_000
+    # Cold invocations only: the interpreter command (e.g. python3.13 -I -B) and the
+    # code directory (e.g. the built package); by default this interpreter and handler/.
+    python: tuple[str, ...] = ()
+    code_dir: Path | None = None
     logical_id: str = "ApproveModel"
     properties: dict[str, Any] | None = None
     physical_id: str | None = None
@@ -224,7 +228,8 @@ class Lifecycle:
         """One invocation; the response is what reached the receiver."""
         before = len(self.receiver.received)
         counted = dict(self.registry.requests)
-        logs = invoke(event, self.registry, self.receiver, cold=self.cold, timeout_ms=self.timeout_ms)
+        logs = invoke(event, self.registry, self.receiver, cold=self.cold, timeout_ms=self.timeout_ms,
+                      python=self.python, code_dir=self.code_dir)
         calls = {op: n - counted.get(op, 0) for op, n in self.registry.requests.items() if n > counted.get(op, 0)}
         bodies = self.receiver.bodies()[before:]
         if len(bodies) > 1:
@@ -243,23 +248,26 @@ def invoke(
     *,
     cold: bool = True,
     timeout_ms: int = 60_000,
+    python: tuple[str, ...] = (),
+    code_dir: Path | None = None,
 ) -> str:
     """Invoke the handler: in a fresh process (cold start) or in this one. Returns
-    what the handler logged."""
+    what the handler logged. A cold invocation runs on `python` (a command, flags
+    included; this interpreter by default) with the code of `code_dir` (handler/ by
+    default): devkit/lambda_process.py is run by its path, so that an isolated
+    interpreter (-I) needs nothing of this checkout but that file."""
     environment = {**registry.environment(), **receiver.environment(), "POWERTOOLS_DEV": "false"}
     if not cold:
         return _invoke_warm(event, environment, timeout_ms)
+    if python or code_dir is not None:
+        command = [*(python or (sys.executable,)), str(ROOT / "devkit" / "lambda_process.py")]
+        if code_dir is not None:
+            command += ["--code-dir", str(code_dir)]
+    else:
+        command = [sys.executable, "-m", "devkit.lambda_process"]
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
         completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "devkit.lambda_process",
-                "--timeout-ms",
-                str(timeout_ms),
-                "--result",
-                result.name,
-            ],
+            [*command, "--timeout-ms", str(timeout_ms), "--result", result.name],
             input=json.dumps(event),
             capture_output=True,
             text=True,

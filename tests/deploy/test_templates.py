@@ -270,11 +270,13 @@ def test_built_package_imports_on_python313_with_the_pinned_dependencies() -> No
     script = (
         "import json, sys, importlib.metadata as md\n"
         f"sys.path.insert(0, {str(BUILD)!r})\n"
-        "import app, botocore\n"
+        "import app, botocore, botocore.session\n"
         "assert app.lambda_handler and botocore.__file__.startswith(sys.path[0]), botocore.__file__\n"
-        "from model_package_resource.sagemaker import client_for\n"
+        "session = botocore.session.get_session()\n"
+        f"session.set_config_variable('data_path', {str(BUILD / 'model_package_resource' / 'botocore_data')!r})\n"
         "for region in ('eu-west-1', 'cn-north-1', 'us-gov-west-1'):\n"
-        "    shape = client_for(region).meta.service_model.operation_model('UpdateModelPackage').input_shape\n"
+        "    client = session.create_client('sagemaker', region_name=region)\n"
+        "    shape = client.meta.service_model.operation_model('UpdateModelPackage').input_shape\n"
         "    assert 'ModelLifeCycle' in shape.members, region\n"
         "dists = {d.metadata['Name'].lower().replace('_', '-'): d.version\n"
         f"         for d in md.distributions(path=[{str(BUILD)!r}])}}\n"
@@ -290,9 +292,9 @@ def test_built_package_imports_on_python313_with_the_pinned_dependencies() -> No
         assert result["dists"].get(name.lower().replace("_", "-")) == version, name
 
 
-def test_built_package_carries_botocore_data_for_sagemaker_only() -> None:
+def test_built_package_carries_botocore_data_for_its_three_services_only() -> None:
     assert BUILD.is_dir(), "run `make build` (sam build) first"
     services = sorted(p.name for p in (BUILD / "botocore" / "data").iterdir() if p.is_dir())
-    assert services == ["sagemaker"]
+    assert services == ["dynamodb", "sagemaker", "sts"]
     assert (BUILD / "model_package_resource" / "botocore_data" / "sagemaker").is_dir()
     assert not (BUILD / "Makefile").exists()
