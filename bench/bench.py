@@ -318,7 +318,7 @@ def _warm(events: int) -> bool:
     app.logger.setLevel("WARNING")
     arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/bench/1"
     client = session().create_client("sagemaker", region_name="eu-west-1", aws_access_key_id="k",
-                                     aws_secret_access_key="s")
+                                     aws_secret_access_key="s")  # noqa: S106 - a stub
     table = MemoryPriorState()
     services = Services(
         sagemaker=lambda package, role, budget, request: SageMakerGateway(client, budget, "r", package, role),
