@@ -24,6 +24,9 @@ setup: $(STAMP)
 $(STAMP): requirements-dev.txt handler/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The project's own code on the venv's path (handler/ as Lambda's task root has it,
+	# and the repository for devkit, tests and bench): no sys.path edits anywhere.
+	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/handler" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/model-package-resource.pth"
 	touch $(STAMP)
 
 demo: $(STAMP)

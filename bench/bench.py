@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "handler")]
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the handlers played in this process stay quiet
 
 from devkit.artifact import BUILD, LAMBDA_FLAGS, lambda_copy, python313, remove, zip_like_sam  # noqa: E402

@@ -48,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     if args.command == "schema":
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "handler"))
         from .schema import main as schema_main
 
         return schema_main(args.check)

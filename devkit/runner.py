@@ -285,8 +285,6 @@ def invoke(
 def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeout_ms: int) -> str:
     """In this process, as a warm Lambda would: the environment is the registry's
     for the call only, and the cached SageMaker clients are made for it."""
-    if str(ROOT / "handler") not in sys.path:
-        sys.path.insert(0, str(ROOT / "handler"))
     from app import lambda_handler
     from model_package_resource import clients
     from model_package_resource.credentials import ROLES

@@ -38,7 +38,7 @@ def test_trimmed_model_loses_no_parameter(service: str) -> None:
 def test_importing_the_handler_makes_no_client_and_loads_no_model() -> None:
     # Work is deferred to the first event: no model parsed, no client made, no boto3.
     script = (
-        "import sys; sys.path.insert(0, 'handler'); import app\n"
+        "import sys; import app\n"
         "from model_package_resource import clients, shapes\n"
         "print(clients._client.cache_info().currsize, shapes.session.cache_info().currsize,\n"
         "      'boto3' in sys.modules, 'crhelper' in sys.modules)\n"
