@@ -307,6 +307,7 @@ def _warm(events: int) -> bool:
     from botocore.stub import ANY, Stubber
 
     import app
+    from model_package_resource.clients import watch_budget
     from model_package_resource.invocation import Services
     from model_package_resource.sagemaker import SageMakerGateway
     from model_package_resource.sender import Delivery
@@ -316,8 +317,8 @@ def _warm(events: int) -> bool:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     app.logger.setLevel("WARNING")
     arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/bench/1"
-    client = session().create_client("sagemaker", region_name="eu-west-1", aws_access_key_id="k",
-                                     aws_secret_access_key="s")  # noqa: S106 - a stub
+    client = watch_budget(session().create_client("sagemaker", region_name="eu-west-1", aws_access_key_id="k",
+                                                  aws_secret_access_key="s"))  # noqa: S106 - a stub
     table = MemoryPriorState()
     services = Services(
         sagemaker=lambda package, role, budget, request: SageMakerGateway(client, budget, "r", package, role),

@@ -43,10 +43,14 @@ class ResponseReceiver:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def url(self, path: str = "/cfn-response") -> str:
-        """A URL shaped like CloudFormation's presigned one."""
+    def url(self, path: str = "/cfn-response", signed_at: float | None = None) -> str:
+        """A URL shaped like CloudFormation's presigned one, signed now (its
+        X-Amz-Date, from which the handler counts the ServiceTimeout) or at `signed_at`."""
+        import time
+
+        date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if signed_at is None else signed_at))
         return (
-            f"https://{self.address}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            f"https://{self.address}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}"
             "&X-Amz-Signature=0123456789abcdef-presigned-signature"
         )
 

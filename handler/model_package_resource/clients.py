@@ -69,6 +69,11 @@ def _client(
         aws_secret_access_key=keys.get("aws_secret_access_key"),
         aws_session_token=keys.get("aws_session_token"),
     )
+    return watch_budget(made)
+
+
+def watch_budget(made: Any) -> Any:
+    """Let `made` carry each call's BUDGET and check it before every attempt."""
     made.meta.events.register("provide-client-params", _carry_budget)
     made.meta.events.register("request-created", _check_budget)
     return made

@@ -127,9 +127,11 @@ def _converge(
     if planned.record_changes and planned.priors is not None:
         # Before the change it records: a change is never made that could not be undone.
         written = table.save(key, planned.priors, record)
-    _apply_atomically(gateway, table, key, live, planned, written, record, progress)
+    finish = None
     if planned.priors is None and written is not None:
-        table.remove(key, written)
+        done = written
+        finish = lambda: table.remove(key, done)  # noqa: E731 - the record goes with the release
+    _apply_atomically(gateway, table, key, live, planned, written, record, progress, finish)
     progress.releases += planned.releases
     return {} if request.kind == "release" else resource_data(live, planned.calls)
 
@@ -143,18 +145,24 @@ def _apply_atomically(
     written: Record | None,
     previous: Record | None,
     progress: _Progress,
+    finish: Callable[[], None] | None = None,
 ) -> None:
+    """Make the plan's calls, then `finish` (removing a released record); when any of
+    it fails, revert the calls made and put the record back."""
     applied: list[Mapping[str, Any]] = []
     try:
         for call in planned.calls:
             gateway.update(call)
             applied.append(call)
             progress.calls.append(call)
+        if finish is not None:
+            finish()
     except Exception as error:
         left = _revert(gateway, live, applied, progress, getattr(gateway, "budget", None))
         if left:
+            # What is left changed goes first: the cause's own text may be long.
             raise RevertIncomplete(
-                f"{_short(error)}; left changed: {', '.join(left)}", getattr(error, "path", None)
+                f"left changed: {', '.join(left)}; {_short(error)}", getattr(error, "path", None)
             ) from error
         if written is not previous and written is not None:
             try:

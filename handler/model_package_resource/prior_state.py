@@ -101,7 +101,8 @@ class PriorStateTable:
         except Exception as error:
             if isinstance(error, TimedOut):
                 raise
-            code = getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+            # A transport error (ConnectionClosedError, a read timeout) has no response.
+            code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code") or type(error).__name__
             if code == "ConditionalCheckFailedException":
                 detail = "the record changed meanwhile (another event for this resource?); retry"
             else:

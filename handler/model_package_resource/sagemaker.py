@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ConnectTimeoutError, ParamValidationError, ReadTimeoutError
 
 from . import timing
 from .clients import BUDGET
@@ -118,6 +118,8 @@ class SageMakerGateway:
 def _transport_error(operation: str, error: Exception, request: Mapping[str, Any] | None) -> ResourceError:
     """No answer from SageMaker (after botocore's retries): a timeout, or no connection."""
     path = ", ".join(k for k in request if k != "ModelPackageArn") if request else "ModelPackageArn"
+    if isinstance(error, ParamValidationError):
+        return SageMakerError(f"{operation}: botocore refused the request: {str(error)[:120]}", path)
     if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
         return TimedOut(f"{operation}: SageMaker did not answer in time ({type(error).__name__})", path)
     return SageMakerError(f"{operation}: SageMaker could not be reached ({type(error).__name__})", path)

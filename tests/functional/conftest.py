@@ -53,10 +53,9 @@ class SageMakerStub:
         if region not in self._stubbers:
             client = session().create_client("sagemaker", region_name=region, aws_access_key_id="testing",
                                              aws_secret_access_key="testing")
-            from model_package_resource.clients import _carry_budget, _check_budget
+            from model_package_resource.clients import watch_budget
 
-            client.meta.events.register("provide-client-params", _carry_budget)
-            client.meta.events.register("request-created", _check_budget)
+            watch_budget(client)
             stubber = Stubber(client)
             stubber.activate()
             self._stubbers[region] = stubber

@@ -67,8 +67,9 @@ def test_a_revert_that_fails_says_what_is_left_and_a_create_answers_with_the_arn
     sagemaker.update_error(ARN, "ThrottlingException", "Rate exceeded")  # the revert
     body = invoke(two_call_create(receiver), receiver, sagemaker.services())
     assert body["Status"] == "FAILED"
-    assert body["Reason"].startswith("Failed and not fully reverted at SourceUri: SageMaker error")
-    assert "left changed: CustomerMetadataPropertiesToRemove, ModelApprovalStatus" in body["Reason"]
+    assert body["Reason"].startswith("Failed and not fully reverted at SourceUri: left changed: "
+                                     "CustomerMetadataPropertiesToRemove, ModelApprovalStatus")
+    assert "; SageMaker error at SourceUri" in body["Reason"]
     assert len(body["Reason"]) <= 256
     # CloudFormation's Delete then releases the package, with the record kept for it.
     assert body["PhysicalResourceId"] == ARN
@@ -77,8 +78,7 @@ def test_a_revert_that_fails_says_what_is_left_and_a_create_answers_with_the_arn
 
 def test_an_event_past_its_service_timeout_makes_no_call(sagemaker: SageMakerStub,
                                                          receiver: ResponseReceiver) -> None:
-    signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 400))
-    event = load_event("create", receiver.url() + f"&X-Amz-Date={signed}")
+    event = load_event("create", receiver.url(signed_at=time.time() - 400))
     event["ResourceProperties"]["ServiceTimeout"] = "300"
     body = invoke(event, receiver, sagemaker.services())
     assert body["Status"] == "FAILED"
@@ -89,8 +89,7 @@ def test_service_timeout_shortens_the_wait_for_a_package_in_progress(
     sagemaker: SageMakerStub, receiver: ResponseReceiver
 ) -> None:
     # Signed 292 s ago with ServiceTimeout 300: about 7 s left, less than the Lambda's 25.
-    signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 292))
-    event = load_event("create", receiver.url() + f"&X-Amz-Date={signed}")
+    event = load_event("create", receiver.url(signed_at=time.time() - 292))
     event["ResourceProperties"]["ServiceTimeout"] = "300"
     for _ in range(8):
         sagemaker.describe(described(ModelPackageStatus="InProgress"))

@@ -148,3 +148,15 @@ def test_a_changed_endpoint_setting_gets_a_fresh_client(monkeypatch: pytest.Monk
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:2222")
     second = clients.client("sagemaker", "eu-west-1", budget)
     assert second is not first and second.meta.endpoint_url == "http://127.0.0.1:2222"
+
+
+def test_the_collector_is_off_during_a_cold_start_and_on_after_the_first_event() -> None:
+    import subprocess
+    import sys
+
+    script = ("import gc, app\n"
+              "off = not gc.isenabled()\n"
+              "app.lambda_handler({}, None)  # refused: no ResponseURL, no response\n"
+              "print(off, gc.isenabled(), gc.get_freeze_count() > 0)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1].split() == ["True", "True", "True"]
