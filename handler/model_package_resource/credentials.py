@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from . import clients, timing
 from .errors import RoleError, TimedOut
 
@@ -38,15 +40,15 @@ class RoleCredentials:
         cached = self._cache.get(role.arn)
         if cached is not None and cached[1] - timing.CREDENTIALS_REFRESH_MARGIN > self.clock():
             return cached[0]
-        sts = (make_client or clients.client)("sts", region, budget)
         try:
+            sts = (make_client or clients.client)("sts", region, budget)
             response = sts.assume_role(
                 RoleArn=role.arn,
                 RoleSessionName=name,
                 DurationSeconds=timing.ROLE_SESSION_SECONDS,
                 **{clients.BUDGET: budget},
             )
-        except sts.exceptions.ClientError as error:
+        except ClientError as error:
             info = error.response.get("Error", {})
             detail = f"STS AssumeRole: {info.get('Code', 'Error')}: {info.get('Message', '')}"
             raise RoleError(detail, "RoleArn") from error

@@ -204,3 +204,54 @@ def test_a_non_ascii_response_url_gets_no_response_and_nothing_escapes(receiver:
     result = handle(event, Context(30_000), SageMakerStub().services())
     assert result == {"Sent": False, "Refusal": "the ResponseURL has characters no presigned URL has"}
     assert receiver.bodies() == []
+
+
+def test_with_role_arn_every_sagemaker_call_is_signed_with_the_assumed_credentials(
+    receiver: ResponseReceiver,
+) -> None:
+    import datetime
+
+    from botocore.stub import ANY, Stubber
+
+    from model_package_resource.clients import watch_budget
+    from model_package_resource.credentials import RoleCredentials
+    from model_package_resource.invocation import default_services
+    from model_package_resource.shapes import session
+
+    role = "arn:aws:iam::111122223333:role/model-registry-governor"
+    arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn/7"
+    stubbers: list[Stubber] = []
+    made: list[tuple[str, str | None]] = []
+
+    def make_client(service: str, region: str, budget: Any, credentials: Any = None) -> Any:
+        keys = dict(credentials or {"aws_access_key_id": "function", "aws_secret_access_key": "s"})
+        client = watch_budget(session().create_client(service, region_name=region, **keys))
+        made.append((service, keys.get("aws_access_key_id")))
+        stubber = Stubber(client)
+        if service == "sts":
+            stubber.add_response("assume_role", {"Credentials": {
+                "AccessKeyId": "ASIAROLEEXAMPLE0000", "SecretAccessKey": "secret", "SessionToken": "token",
+                "Expiration": datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=15)}},
+                {"RoleArn": role, "RoleSessionName": "model-approval.ApproveModel", "DurationSeconds": 900})
+        else:
+            stubber.add_response("describe_model_package", described(arn))
+            stubber.add_response("update_model_package", {"ModelPackageArn": arn},
+                                 {"ModelPackageArn": arn, "ModelApprovalStatus": "Approved", "ClientToken": ANY,
+                                  "ApprovalDescription": "CAB-1234 approved by ml-platform",
+                                  "CustomerMetadataProperties": {"ticket": "CAB-1234", "approved-by": "ml-platform"}})
+        stubber.activate()
+        stubbers.append(stubber)
+        return client
+
+    from tests.fakes import MemoryPriorState
+
+    real = default_services(make_client=make_client, roles=RoleCredentials())
+    services = Services(sagemaker=real.sagemaker, prior_state=lambda budget: MemoryPriorState())
+    event = load_event("create", receiver.url())
+    event["ResourceProperties"].update(ModelPackageArn=arn, RoleArn=role)
+    body = invoke(event, receiver, services)
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    # STS with the function's own credentials, then SageMaker (describe and update) as the role only.
+    assert made == [("sts", "function"), ("sagemaker", "ASIAROLEEXAMPLE0000")]
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
