@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cfnlint.helpers import FUNCTIONS
-from cfnlint.jsonschema import ValidationResult, Validator
+from cfnlint.jsonschema import ValidationError, ValidationResult, Validator
 from cfnlint.rules.jsonschema.CfnLintJsonSchema import CfnLintJsonSchema
 
 TYPE_NAME = "Custom::ModelPackage"
@@ -69,3 +69,19 @@ class ModelPackageProperties(CfnLintJsonSchema):
             err.path = deque(["Properties", *err.path])
             err.rule = self
             yield err
+        mismatch = _partition_mismatch(properties)
+        if mismatch:
+            yield ValidationError(mismatch, path=deque(["Properties", "RoleArn"]), rule=self)
+
+
+def _partition_mismatch(properties: dict[str, Any]) -> str | None:
+    """A RoleArn in another partition than the package: the function refuses it
+    (STS cannot give credentials across partitions). Only literal ARNs are compared."""
+    package, role = properties.get("ModelPackageArn"), properties.get("RoleArn")
+    if not isinstance(package, str) or not isinstance(role, str):
+        return None
+    package_partition, role_partition = package.split(":")[1:2], role.split(":")[1:2]
+    if package.startswith("arn:") and role.startswith("arn:") and package_partition != role_partition:
+        return (f"RoleArn is in partition {role_partition[0]}, the package in {package_partition[0]}: "
+                "the role must be in the package's partition")
+    return None

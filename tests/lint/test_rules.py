@@ -57,6 +57,16 @@ def test_e9000_reports_invalid_properties_of_the_default_type_only() -> None:
     assert where == "A" and "'approved' is not one of" in message
 
 
+def test_e9000_reports_a_role_in_another_partition_than_the_package() -> None:
+    resources = {"A": resource(ServiceTimeout=300, RoleArn="arn:aws-cn:iam::111122223333:role/governor"),
+                 "B": resource(ServiceTimeout=300, RoleArn="arn:aws:iam::111122223333:role/governor"),
+                 "C": resource(ServiceTimeout=300, RoleArn="arn:aws:iam::111122223333:user/governor")}
+    found = findings("E9000", resources)
+    assert [where for where, _ in found] == ["A", "C"]
+    assert "RoleArn is in partition aws-cn, the package in aws" in found[0][1]
+    assert "does not match" in found[1][1]
+
+
 def test_e9000_checks_the_configured_types_instead() -> None:
     resources = {"A": resource(ServiceTimeout=300, Unknown="x"),
                  "B": resource("Custom::ApproveModel", ServiceTimeout=300, Unknown="x"),
