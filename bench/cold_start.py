@@ -10,6 +10,7 @@ ours          app.lambda_handler of HANDLER_DIR (handler/ or the built package) 
               Create event in EVENT (describe, update, PUT)
 ours-full     the same handler, reading botocore's full SageMaker model (HANDLER_DIR without botocore_data)
 ours-collector-on  the same handler with the garbage collector left on during the cold start
+ours-no-metrics    the same handler writing no metrics (their cost)
 crhelper      a typical hand-written crhelper handler (CRHELPER_DIR, default bench/) answers the
               same event (crhelper's defaults)
 """
@@ -46,13 +47,18 @@ def main():
         return
     with open(sys.argv[2]) as f:
         event = json.load(f)
-    if variant in ("ours", "ours-full", "ours-collector-on"):
+    if variant in ("ours", "ours-full", "ours-collector-on", "ours-no-metrics"):
         sys.path.insert(0, os.environ["HANDLER_DIR"])
         if variant == "ours-collector-on":  # app.py turns the collector off at import: not here
             import gc
 
             gc.disable = lambda: None
         from app import lambda_handler
+
+        if variant == "ours-no-metrics":  # neither Powertools Metrics imported nor a line written
+            from model_package_resource import metrics
+
+            metrics.emit = lambda request_type, outcome: None
 
         result = lambda_handler(event, Context())
         if result.get("Status") != "SUCCESS":
