@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ConnectTimeoutError, ParamValidationError, ReadTimeoutError
@@ -44,9 +45,13 @@ class SageMakerGateway:
     # Called with each update request before it is sent: the audit trail.
     on_request: Callable[[Mapping[str, Any]], None] = lambda request: None
     sleep: Callable[[float], None] = time.sleep
+    # The current plan's part of each ClientToken (see client_token).
+    attempt: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def describe(self) -> dict[str, Any] | None:
-        """The live package, or None when it does not exist."""
+        """The live package, or None when it does not exist. Each description starts
+        a new attempt: the calls planned from it share their part of the ClientToken."""
+        self.attempt = uuid.uuid4().hex
         try:
             response = self.client.describe_model_package(ModelPackageName=self.package.arn, **{BUDGET: self.budget})
         except self.client.exceptions.ClientError as error:
@@ -83,7 +88,7 @@ class SageMakerGateway:
         self.on_request(request)
         try:
             self.client.update_model_package(
-                **request, ClientToken=client_token(self.request_id, request), **{BUDGET: self.budget}
+                **request, ClientToken=client_token(self.request_id, request, self.attempt), **{BUDGET: self.budget}
             )
         except self.client.exceptions.ClientError as error:
             raise self._domain_error("UpdateModelPackage", error, request) from error
@@ -129,11 +134,15 @@ def package_status(live: Mapping[str, Any]) -> str:
     return str(live.get("ModelPackageStatus", "Completed"))
 
 
-def client_token(request_id: str, request: Mapping[str, Any]) -> str:
-    """Derived from the RequestId and the call's content: a redelivered event sends
-    the same token for the same call, and different calls never share one."""
+def client_token(request_id: str, request: Mapping[str, Any], attempt: str) -> str:
+    """Derived from the RequestId, the call's content and the plan's attempt:
+    botocore's retries of one call share it (SageMaker applies the call once), and
+    different calls never share one. A call sent again after its revert, by a new
+    plan or a redelivered event, gets a new one: with the same token SageMaker would
+    answer it as a replay without applying it. A redelivered event is idempotent by
+    the diff against the live state, which sends nothing already there."""
     content = json.dumps(request, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(f"{request_id}\n{content}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{request_id}\n{attempt}\n{content}".encode()).hexdigest()
     return digest[:36]
 
 

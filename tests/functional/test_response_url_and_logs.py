@@ -58,12 +58,14 @@ def test_model_card_content_is_redacted_in_the_audit_log(
     assert '"secret' not in logs.text()
 
 
-def test_client_token_is_derived_from_request_id_and_content() -> None:
+def test_client_token_is_derived_from_request_id_content_and_plan() -> None:
     request = {"ModelPackageArn": ARN, "ModelApprovalStatus": "Approved"}
-    token = client_token("req-1", request)
-    assert token == client_token("req-1", dict(reversed(list(request.items()))))
-    assert token != client_token("req-2", request)
-    assert token != client_token("req-1", {**request, "ModelApprovalStatus": "Rejected"})
+    token = client_token("req-1", request, "plan-1")
+    assert token == client_token("req-1", dict(reversed(list(request.items()))), "plan-1")
+    assert token != client_token("req-2", request, "plan-1")
+    assert token != client_token("req-1", {**request, "ModelApprovalStatus": "Rejected"}, "plan-1")
+    # The same call sent again by a new plan (after its revert) is no replay.
+    assert token != client_token("req-1", request, "plan-2")
     assert len(token) <= 36 and token.isalnum()
 
 
