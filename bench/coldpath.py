@@ -23,6 +23,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -104,7 +105,17 @@ def main() -> int:
         raise SystemExit("coldpath needs the build and the floor's venv: run `make coldpath`")
     work = Path(tempfile.mkdtemp(prefix="coldpath-"))
     try:
-        task, _ = lambda_copy(BUILD, work / "lambda")
+        # The package ships trimmed DynamoDB and STS models and drops botocore's bundled
+        # ones: put those back (from the floor's botocore, the same pin) to compare.
+        source = work / "source"
+        shutil.copytree(BUILD, source)
+        bundled_data = python.parent.parent / "lib" / "python3.13" / "site-packages" / "botocore" / "data"
+        for service in TRIMMED:
+            for model in (bundled_data / service).glob("*/service-2.json.gz"):
+                destination = source / "botocore" / "data" / service / model.parent.name
+                destination.mkdir(parents=True, exist_ok=True)
+                shutil.copy(model, destination / model.name)
+        task, _ = lambda_copy(source, work / "lambda")
         trimmed = _trimmed_models(work / "trimmed", task)
         _steps(python, task, trimmed, args.runs)
         _importtime(python, task, args.runs)
