@@ -34,6 +34,15 @@ class MemoryPriorState:
         assert self.records.get(key) == previous, "conditional delete on a stale version"
         del self.records[key]
 
+    def release(self, key: RecordKey, previous: Record) -> None:
+        self._check("release")
+        assert self.records.get(key) == previous, "conditional write on a stale version"
+        self.records[key] = Record(Priors(), previous.version + 1, released=True)
+
+    def live_records(self) -> dict[RecordKey, Record]:
+        """The records of resources not released."""
+        return {k: r for k, r in self.records.items() if not r.released}
+
     def restore(self, key: RecordKey, written: Record, previous: Record | None) -> None:
         if previous is None:
             self.remove(key, written)

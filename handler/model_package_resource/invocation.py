@@ -38,6 +38,7 @@ class PriorState(Protocol):
     def load(self, key: RecordKey) -> Record | None: ...
     def save(self, key: RecordKey, priors: Any, previous: Record | None) -> Record: ...
     def remove(self, key: RecordKey, previous: Record) -> None: ...
+    def release(self, key: RecordKey, previous: Record) -> None: ...
     def restore(self, key: RecordKey, written: Record, previous: Record | None) -> None: ...
 
 
@@ -114,14 +115,18 @@ def _converge(
     if request.kind == "release":
         live = gateway.describe()
         record = table.load(key)
+        if record is not None and record.released:
+            return {}  # a redelivered Delete: the first gave everything back
         if live is None or str(live.get("ModelPackageStatus")) == "Deleting":
             if record is not None:
-                table.remove(key, record)
+                table.release(key, record)
             return {}
     else:
         live = gateway.describe_ready()
         record = table.load(key)
-    planned = plan(request, live, record.priors if record else None)
+    # A released record (the resource was deleted, and is made again) holds nothing.
+    held = record.priors if record is not None and not record.released else None
+    planned = plan(request, live, held)
     progress.warnings += planned.warnings
     written = record
     if planned.record_changes and planned.priors is not None:
@@ -130,7 +135,7 @@ def _converge(
     finish = None
     if planned.priors is None and written is not None:
         done = written
-        finish = lambda: table.remove(key, done)  # noqa: E731 - the record goes with the release
+        finish = lambda: table.release(key, done)  # noqa: E731 - the record goes with the release
     _apply_atomically(gateway, table, key, live, planned, written, record, progress, finish)
     progress.releases += planned.releases
     return {} if request.kind == "release" else resource_data(live, planned.calls)

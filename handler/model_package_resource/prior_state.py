@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 TABLE_VARIABLE = "PRIOR_STATE_TABLE"
 # The record's format: a record of a newer format is refused, never misread.
 FORMAT = 1
+# How long a released record stays: longer than CloudFormation can redeliver a Delete
+# (its ServiceTimeout, at most an hour) and Lambda retry an invocation (6 hours).
+RELEASED_KEPT_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,9 @@ class RecordKey:
 class Record:
     priors: Priors
     version: int
+    # Released by a Delete: kept (until DynamoDB's TTL removes it) so that a
+    # redelivered Delete knows there is nothing left to give back.
+    released: bool = False
 
 
 class PriorStateTable:
@@ -62,7 +69,7 @@ class PriorStateTable:
         try:
             data = json.loads(item["Priors"]["S"])
             priors = Priors(fields=dict(data.get("fields", {})), metadata=dict(data.get("metadata", {})))
-            return Record(priors, int(item["Version"]["N"]))
+            return Record(priors, int(item["Version"]["N"]), released="ExpiresAt" in item)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise PriorStateError(f"the record in {self.table} cannot be read: {type(error).__name__}") from None
 
@@ -80,6 +87,18 @@ class PriorStateTable:
 
     def remove(self, key: RecordKey, previous: Record) -> None:
         self._call("DeleteItem", "delete_item", Key=key.item_key(), **_expecting(previous))
+
+    def release(self, key: RecordKey, previous: Record) -> None:
+        """After a Delete's release: the record emptied and marked released, with the
+        time DynamoDB's TTL removes it (template.yaml: TimeToLiveSpecification)."""
+        item = {
+            **key.item_key(),
+            "Version": {"N": str(previous.version + 1)},
+            "Format": {"N": str(FORMAT)},
+            "Priors": {"S": json.dumps({"fields": {}, "metadata": {}})},
+            "ExpiresAt": {"N": str(int(time.time()) + RELEASED_KEPT_SECONDS)},
+        }
+        self._call("PutItem", "put_item", Item=item, **_expecting(previous))
 
     def restore(self, key: RecordKey, written: Record, previous: Record | None) -> None:
         """Undo a `save` that wrote `written`: the previous record back, or none."""

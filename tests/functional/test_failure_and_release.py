@@ -147,7 +147,22 @@ def test_delete_gives_a_taken_over_key_its_previous_value_and_removes_the_record
     sagemaker.update(CustomerMetadataProperties={"ticket": "OLD-1"},
                      CustomerMetadataPropertiesToRemove=sorted(k for k in declared if k != "ticket"))
     body = invoke(event, receiver, sagemaker.services())
-    assert body["Status"] == "SUCCESS" and sagemaker.table.records == {}
+    assert body["Status"] == "SUCCESS" and sagemaker.table.live_records() == {}
+    assert sagemaker.table.records[KEY].released  # kept, marked released, until its TTL
+
+
+def test_a_redelivered_delete_finds_the_record_released_and_makes_no_call(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    # GIVEN the first Delete gave everything back; "ticket" was never changed by the
+    # resource (equal at Create), so it has no prior and stayed.
+    sagemaker.table.records[KEY] = sagemaker.table.save(KEY, Priors(), None)
+    sagemaker.table.release(KEY, sagemaker.table.records[KEY])
+    event = load_event("delete", receiver.url())
+    sagemaker.describe(described(metadata=dict(event["ResourceProperties"]["CustomerMetadataProperties"])))
+    # WHEN CloudFormation sends the Delete again THEN no call: the stateless rule does not apply
+    body = invoke(event, receiver, sagemaker.services())
+    assert body["Status"] == "SUCCESS"
 
 
 def test_the_rollback_of_a_refused_replacement_keeps_the_resources_own_keys(
