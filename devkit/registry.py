@@ -50,12 +50,15 @@ class Fault:
     to STS); slow (delay by `delay` seconds, then answer); reset (the connection
     is dropped instead of an answer: botocore's ConnectionClosedError); down (the
     service is unreachable: dropped alike, but before the request reaches the
-    service, so it is neither counted nor recorded; `times=99` for an outage)."""
+    service, so it is neither counted nor recorded; `times=99` for an outage).
+    `after` lets that many matching requests through before the fault applies."""
 
     kind: str
     operation: str = "*"
     times: int = 1
     delay: float = 0.0
+    # Let this many matching requests through first: `after=1` refuses the second.
+    after: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -213,6 +216,9 @@ class LocalRegistry:
         with self._lock:
             for fault in self.faults:
                 if fault.times > 0 and fault.applies(request):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.times -= 1
                     return fault
         return None

@@ -332,6 +332,13 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
 
 def play_step(lifecycle: Lifecycle, step: Mapping[str, Any]) -> None:
     expect, redeliver = str(step.get("expect", "SUCCESS")), bool(step.get("redeliver", False))
+    fault = step.get("fault")
+    if isinstance(fault, Mapping):
+        # SageMaker (or the table, or STS) refuses a call of this step's first event.
+        from .registry import Fault
+
+        lifecycle.registry.inject(Fault(str(fault.get("kind", "denied")), str(fault.get("operation", "*")),
+                                        int(fault.get("times", 1)), after=int(fault.get("after", 0))))
     if "create" in step:
         lifecycle.create(step["create"], expect, redeliver)
     elif "update" in step:

@@ -104,7 +104,7 @@ class SageMakerGateway:
         code, message = info.get("Code", "Error"), info.get("Message", "")
         path = ", ".join(k for k in request if k != "ModelPackageArn") if request else None
         if code in ("AccessDeniedException", "AccessDenied"):
-            return AccessDenied(self._access_hint(operation), path or "ModelPackageArn")
+            return AccessDenied(self._access_hint(operation), "ModelPackageArn")  # access is to the package
         kind = ConcurrentUpdate if code == "ConflictException" else SageMakerError
         return kind(f"{operation} failed: {code}: {message}", path)
 

@@ -158,7 +158,15 @@ def test_the_demo_runs_and_its_checks_hold() -> None:
                                text=True, timeout=300, check=False)
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert "none lost or changed" in completed.stdout and "All checks held." in completed.stdout
-    assert completed.stdout.count("== Step") == 7
+    assert completed.stdout.count("== Step") == 9
+    # the refused second call: the first reverted, the rollback finds nothing to send
+    refused = completed.stdout.split("== Step 7", 1)[1].split("== Step 8", 1)[0]
+    assert "Reason              SageMaker error at SourceUri" in refused
+    rollback = refused.split("update (rollback)", 1)[1]
+    assert "SageMaker calls     DescribeModelPackage 1\n" in rollback
+    # the taken-over key given back to the pipeline when churn/2 is released
+    released = completed.stdout.split("== Step 8", 1)[1].split("== Step 9", 1)[0]
+    assert 'owner = "data-science"' in released.split("package churn/2", 1)[1].split("package churn/3", 1)[0]
     # the redelivered Create only describes: the package already holds what it declares
     redelivered = completed.stdout.split("create (redelivered)", 1)[1].split("Data", 1)[0]
     assert "SageMaker calls     DescribeModelPackage 1\n" in redelivered
