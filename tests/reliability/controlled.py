@@ -32,6 +32,9 @@ class OnCalls(Fault):
         super().__init__("throttle", operation, 1_000_000)
         self.script, self.seen, self.fired = dict(script), 0, 0
 
+    def __repr__(self) -> str:
+        return f"OnCalls({self.operation!r}, {self.script!r})"
+
     def applies(self, request: Any) -> bool:  # called under the registry's lock
         if self.operation not in ("*", request.operation, f"{request.service}:*",
                                   f"{request.service}:{request.operation}"):
