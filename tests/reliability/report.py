@@ -26,14 +26,22 @@ def main() -> int:
                 "events refused for their ResponseURL"):
         print(f"  {key:<44}{counts.get(key, 0):>8,}")
     print("\nLifecycle state machine against the local registry (nothing of others lost, declared state")
-    print("reached after each success, redelivery answered alike, one response per invocation)")
+    print("reached after each success, redelivery answered alike, one response per invocation; a FAILED")
+    print("event leaves each package as found unless it says \"Failed and not fully reverted\"; a lifecycle")
+    print("ending in Delete gives back what it changed and leaves no prior-state record)")
     for key in ("lifecycle sequences run", "lifecycle events played", "failed updates rolled back",
-                "rollbacks refused (a key changed meanwhile)"):
-        print(f"  {key:<44}{counts.get(key, 0):>8,}")
-    print("\nFault matrix (faults injected at the HTTP level)")
-    print(f"  {'fault':<46}{'outcome':<58}{'calls':<22}{'PUTs':>5}{'answers':>8}{'s':>7}{'limit':>7}")
+                "rollbacks refused (a key changed meanwhile)", "events played with a fault armed",
+                "faults injected (requests answered with a fault)", "late events (past their ServiceTimeout)",
+                "out-of-band edits between events", "FAILED answers checked against the pre-image",
+                "FAILED and not fully reverted (said so)", "failed deletes retried",
+                "whole lifecycles checked (ending in Delete)", "invariant checks"):
+        print(f"  {key:<50}{counts.get(key, 0):>8,}")
+    print("\nFault matrix (faults injected at the HTTP level; calls: requests that reached the registry")
+    print("in the faulted event)")
+    width = max([46, *(len(row["fault"]) + 2 for row in faults)])
+    print(f"  {'fault':<{width}}{'outcome':<58}{'calls':<44}{'PUTs':>5}{'answers':>8}{'s':>7}{'limit':>7}")
     for row in faults:
-        print(f"  {row['fault']:<46}{row['outcome'][:56]:<58}{row['attempts']:<22}{row['PUTs']:>5}"
+        print(f"  {row['fault']:<{width}}{row['outcome'][:56]:<58}{row['attempts'][:42]:<44}{row['PUTs']:>5}"
               f"{row['responses']:>8}{row['seconds']:>7}{row['deadline']:>7}")
     print("\nStatic checks")
     bandit = subprocess.run([sys.executable, "-m", "bandit", "-r", "handler", "-ll", "-q", "-f", "json"], cwd=ROOT,

@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +16,10 @@ import pytest
 from app import lambda_handler
 from devkit.receiver import ResponseReceiver
 from devkit.registry import Fault, LocalRegistry
-from devkit.runner import Lifecycle
+from devkit.runner import Lifecycle, Played
 from tests.helpers import Context
 from tests.reliability import stats
+from tests.reliability.controlled import ControlledLifecycle, OnCalls, differences, image, table_items
 
 PROPS = {"ModelPackageArn": "churn/2", "ModelApprovalStatus": "Approved",
          "CustomerMetadataProperties": {"ticket": "CAB-1234"}}
@@ -123,3 +125,240 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# --- Atomic events: refusals at any call, reverts, the prior-state table, time -----------
+# Each plays through the runner (a failed Create is followed by CloudFormation's Delete
+# of its id) against the reliability seed, and checks the package after every event.
+
+RELIABILITY_SEED = Path(__file__).resolve().parent / "registry.yaml"
+CENTRAL_SEED = Path(__file__).resolve().parents[2] / "devkit" / "demo" / "central-registry.yaml"
+ROLE = "arn:aws:iam::111122223333:role/model-registry-governor"
+OLD_SPEC = {"Containers": [{"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/model:old"}]}
+NEW_SPEC = {"Containers": [{"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/model:new"}]}
+# SageMaker takes SourceUri and InferenceSpecification only in separate calls: two calls.
+TWO_CALLS = {"ModelPackageArn": "churn/2", "ModelApprovalStatus": "Approved", "ApprovalDescription": "CAB-1",
+             "CustomerMetadataProperties": {"ticket": "CAB-1"}, "InferenceSpecification": NEW_SPEC,
+             "SourceUri": "s3://models/churn/2"}
+
+
+@pytest.fixture
+def controlled(registry: LocalRegistry, receiver: ResponseReceiver) -> ControlledLifecycle:
+    labels = registry.seed(RELIABILITY_SEED)
+    arn = labels["churn/2"]
+    # The pipeline registered it with an inference specification (the seed's lacks one
+    # that describe returns): a changed specification can then be given back.
+    registry.client_of(arn).update_model_package(ModelPackageArn=arn, InferenceSpecification=OLD_SPEC)
+    stack = ControlledLifecycle(registry, receiver, labels, cold=False, timeout_ms=20_000,
+                                packages=list(labels.values()))
+    registry.reset_counts()
+    return stack
+
+
+ORDER = ("AssumeRole", "DescribeModelPackage", "GetItem", "PutItem", "UpdateModelPackage", "DeleteItem")
+
+
+def _record(name: str, played: Played, outcome: str, elapsed: float, deadline: float = 20.0) -> None:
+    """A row of the report: the calls of the faulted event only (not of the Delete the
+    runner plays after a failed Create)."""
+    ops = sorted(played.calls, key=lambda op: ORDER.index(op) if op in ORDER else len(ORDER))
+    calls = ", ".join(f"{op.replace('ModelPackage', '')} {played.calls[op]}" for op in ops)
+    stats.FAULTS.append({"fault": name, "outcome": outcome[:60], "attempts": calls or "none", "PUTs": 1,
+                         "responses": 1, "seconds": round(elapsed, 2), "deadline": deadline})
+
+
+def _reason(played: Played) -> str:
+    return str((played.response or {}).get("Reason", ""))
+
+
+def _timed_create(stack: ControlledLifecycle, properties: dict[str, Any]) -> tuple[Played, float]:
+    """The Create (and the runner's Delete after a failed one); the seconds until the
+    Create's own response arrived."""
+    started = time.monotonic()
+    played = stack.create(properties, expect=None)
+    answered = [r.at for r in stack.receiver.received if r.json()["RequestId"] == played.event["RequestId"]]
+    assert len(answered) == 1
+    return played, answered[0] - started
+
+
+def test_refusal_on_the_last_call_reverts_the_first(controlled: ControlledLifecycle) -> None:
+    arn = controlled.labels["churn/2"]
+    before = image(controlled.describe(arn))
+    controlled.arm(OnCalls("UpdateModelPackage", {2: "denied"}))
+    played, elapsed = _timed_create(controlled, TWO_CALLS)
+    assert played.status == "FAILED"
+    assert _reason(played).startswith("Access denied at SourceUri"), _reason(played)
+    assert played.response["PhysicalResourceId"].startswith("failed-create/")  # type: ignore[index]
+    # The first call applied, the second refused, one call reverted the first.
+    assert played.calls.get("UpdateModelPackage") == 3
+    assert differences(before, image(controlled.describe(arn))) == []
+    assert controlled.violations == [] and controlled.failures == []
+    assert table_items(controlled.registry, controlled.logical_id) == []
+    _record("refused on the last call (2-call Create)", played, _reason(played), elapsed)
+
+
+def test_refusal_of_the_revert_says_so_and_the_delete_releases_the_package(
+        controlled: ControlledLifecycle) -> None:
+    arn = controlled.labels["churn/2"]
+    before = image(controlled.describe(arn))
+    # The second call fails (HTTP 500 on each of botocore's 3 attempts), then its revert is refused.
+    controlled.arm(OnCalls("UpdateModelPackage", {2: "http500", 3: "http500", 4: "http500", 5: "denied"}))
+    played, elapsed = _timed_create(controlled, TWO_CALLS)
+    reason = _reason(played)
+    assert played.status == "FAILED"
+    assert reason.startswith("Failed and not fully reverted at SourceUri: SageMaker error"), reason
+    assert "left changed: " in reason and "ModelApprovalStatus" in reason and len(reason) <= 256
+    assert played.response["PhysicalResourceId"] == arn  # type: ignore[index]
+    assert played.calls.get("UpdateModelPackage") == 5
+    # The record written before the change stayed: the Delete that follows read it, gave
+    # the approval back (no stateless rule could) and removed it.
+    delete = controlled.played[-1]
+    assert delete.label == "delete (after the failed create)" and delete.status == "SUCCESS"
+    assert delete.event["PhysicalResourceId"] == arn and delete.calls.get("UpdateModelPackage", 0) >= 1
+    assert delete.calls.get("DeleteItem") == 1
+    assert differences(before, image(controlled.describe(arn))) == []
+    assert table_items(controlled.registry, controlled.logical_id) == []
+    assert controlled.failures == []
+    _record("refused on the last call, then the revert refused", played, reason, elapsed)
+
+
+@pytest.mark.xfail(strict=True, reason="handler bug: a long refusal (AccessDenied's three fixes) pushes "
+                   "'left changed: ...' past the 256-character cut; the Reason no longer says what is left changed")
+def test_a_revert_refused_after_an_access_denied_still_says_what_is_left_changed(
+        controlled: ControlledLifecycle) -> None:
+    controlled.arm(OnCalls("UpdateModelPackage", {2: "denied", 3: "denied"}))
+    played, _ = _timed_create(controlled, TWO_CALLS)
+    reason = _reason(played)
+    assert played.status == "FAILED" and reason.startswith("Failed and not fully reverted at SourceUri"), reason
+    assert played.response["PhysicalResourceId"] == controlled.labels["churn/2"]  # type: ignore[index]
+    assert "left changed: " in reason and "ModelApprovalStatus" in reason, reason
+
+
+def test_throttling_during_the_revert_is_retried(controlled: ControlledLifecycle) -> None:
+    arn = controlled.labels["churn/2"]
+    before = image(controlled.describe(arn))
+    controlled.arm(OnCalls("UpdateModelPackage", {2: "denied", 3: "throttle", 4: "throttle"}))
+    played, elapsed = _timed_create(controlled, TWO_CALLS)
+    assert played.status == "FAILED"
+    assert _reason(played).startswith("Access denied at SourceUri"), _reason(played)
+    assert played.calls.get("UpdateModelPackage") == 5  # applied, refused, revert throttled twice, revert
+    assert controlled.last_faults_fired == 3
+    assert differences(before, image(controlled.describe(arn))) == []
+    assert controlled.violations == [] and table_items(controlled.registry, controlled.logical_id) == []
+    _record("refused on the last call, revert throttled x2", played, _reason(played), elapsed)
+
+
+@pytest.mark.xfail(strict=True, reason="handler bug: after a ConflictException on the second call, the first "
+                   "is reverted and the event re-planned, but the re-sent first call carries the same ClientToken "
+                   "(RequestId + content), so SageMaker answers it as a replay without applying it: SUCCESS with "
+                   "the declared state not live")
+def test_a_conflict_after_an_applied_call_is_replanned_and_applied(controlled: ControlledLifecycle) -> None:
+    arn = controlled.labels["churn/2"]
+    controlled.arm(OnCalls("UpdateModelPackage", {2: "conflict"}))
+    played, _ = _timed_create(controlled, TWO_CALLS)
+    live = controlled.describe(arn)
+    if played.status == "SUCCESS":
+        assert live["ModelApprovalStatus"] == "Approved"
+        assert live["InferenceSpecification"] == NEW_SPEC
+        assert (live.get("CustomerMetadataProperties") or {}).get("ticket") == "CAB-1"
+    assert controlled.violations == []
+
+
+@pytest.mark.parametrize("kind", ["denied", "down"])
+@pytest.mark.parametrize("operation", ["GetItem", "PutItem"])
+def test_table_refused_or_down_before_the_change_fails_with_no_update(controlled: ControlledLifecycle,
+                                                                      operation: str, kind: str) -> None:
+    arn = controlled.labels["churn/2"]
+    before = image(controlled.describe(arn))
+    controlled.arm(Fault(kind, operation, 99))
+    played, elapsed = _timed_create(controlled, PROPS)
+    assert played.status == "FAILED"
+    assert "UpdateModelPackage" not in played.calls
+    assert differences(before, image(controlled.describe(arn))) == []
+    assert table_items(controlled.registry) == []
+    _record(f"DynamoDB {operation} {'AccessDenied' if kind == 'denied' else 'down'} (before the change)",
+            played, _reason(played), elapsed)
+    if kind == "denied":
+        assert _reason(played).startswith(f"Prior-state table error at PRIOR_STATE_TABLE: "
+                                          f"{controlled.registry.table_name}: {operation} failed"), _reason(played)
+
+
+@pytest.mark.xfail(strict=True, reason="handler bug: prior_state._call reads error.response of botocore's "
+                   "ConnectionClosedError, which is None: 'Internal error: AttributeError' instead of "
+                   "'Prior-state table error'")
+@pytest.mark.parametrize("operation", ["GetItem", "PutItem"])
+def test_table_down_is_named_in_the_reason(controlled: ControlledLifecycle, operation: str) -> None:
+    controlled.arm(Fault("down", operation, 99))
+    played, _ = _timed_create(controlled, PROPS)
+    assert _reason(played).startswith("Prior-state table error at PRIOR_STATE_TABLE"), _reason(played)
+
+
+def test_table_down_after_the_change_fails_the_delete_and_its_retry_completes(
+        controlled: ControlledLifecycle) -> None:
+    """The Delete releases the package, then cannot remove the record (DeleteItem
+    unreachable). What the handler does: it answers FAILED with the release already
+    made and not reverted, and keeps the record; CloudFormation's DELETE_FAILED is
+    then retried, and the retry removes the record with no further change."""
+    arn = controlled.labels["churn/2"]
+    before = image(controlled.describe(arn))
+    controlled.create(PROPS)
+    controlled.arm(Fault("down", "DeleteItem", 99))
+    properties, physical = controlled.properties, controlled.physical_id
+    started = time.monotonic()
+    played = controlled.delete(expect=None)
+    elapsed = time.monotonic() - started
+    reason = _reason(played)
+    assert played.status == "FAILED"
+    assert played.calls.get("UpdateModelPackage") == 1  # the release was made
+    assert len(table_items(controlled.registry, controlled.logical_id)) == 1  # the record is kept
+    controlled.violations.clear()  # the release stands although FAILED: see the xfail test below
+    _record("DynamoDB DeleteItem down (Delete, after the release)", played, reason, elapsed)
+    controlled.properties, controlled.physical_id = properties, physical
+    retry = controlled.delete("SUCCESS")
+    assert retry.status == "SUCCESS" and "UpdateModelPackage" not in retry.calls
+    assert differences(before, image(controlled.describe(arn))) == []
+    assert table_items(controlled.registry, controlled.logical_id) == []
+
+
+@pytest.mark.xfail(strict=True, reason="handler bug: a Delete whose DeleteItem fails after the release answers "
+                   "FAILED with the release made and not reverted (the contract: a FAILED event leaves the "
+                   "package as it found it)")
+def test_a_failed_delete_leaves_the_package_as_it_found_it(controlled: ControlledLifecycle) -> None:
+    controlled.create(PROPS)
+    controlled.arm(Fault("down", "DeleteItem", 99))
+    played = controlled.delete(expect=None)
+    assert played.status == "FAILED"
+    assert controlled.violations == []
+
+
+@pytest.fixture
+def central(registry: LocalRegistry, receiver: ResponseReceiver) -> ControlledLifecycle:
+    labels = registry.seed(CENTRAL_SEED)
+    registry.reset_counts()
+    return ControlledLifecycle(registry, receiver, labels, cold=False, timeout_ms=20_000,
+                               packages=[labels["fraud/1"], labels["churn/2"]])
+
+
+@pytest.mark.parametrize("kind", ["denied", "throttle"])
+def test_sts_refusing_the_role_fails_naming_role_arn_with_no_sagemaker_call(central: ControlledLifecycle,
+                                                                          kind: str) -> None:
+    central.arm(Fault(kind, "AssumeRole", 99))
+    played, elapsed = _timed_create(central, {"ModelPackageArn": "fraud/1", "ModelApprovalStatus": "Approved",
+                                              "RoleArn": ROLE})
+    reason = _reason(played)
+    assert played.status == "FAILED" and reason.startswith("Cannot assume role at RoleArn"), reason
+    assert not any(op.endswith("ModelPackage") for op in played.calls)
+    assert played.calls.get("AssumeRole") == (1 if kind == "denied" else 3)  # a throttle is retried
+    assert central.violations == []
+    _record(f"STS AssumeRole {'AccessDenied' if kind == 'denied' else 'Throttling, persistent'} (RoleArn)",
+            played, reason, elapsed)
+
+
+def test_sagemaker_access_denied_names_the_three_fixes(central: ControlledLifecycle) -> None:
+    # fraud/1's group grants the function's account nothing.
+    played, elapsed = _timed_create(central, {"ModelPackageArn": "fraud/1", "ModelApprovalStatus": "Approved"})
+    reason = _reason(played)
+    assert played.status == "FAILED" and reason.startswith("Access denied at ModelPackageArn"), reason
+    assert "resource policy" in reason and "RegistryAccountIds" in reason and "RoleArn" in reason
+    assert "UpdateModelPackage" not in played.calls and central.violations == []
+    _record("SageMaker AccessDenied (no grant, no RoleArn)", played, reason, elapsed)
