@@ -46,5 +46,7 @@ class MemoryPriorState:
     def restore(self, key: RecordKey, written: Record, previous: Record | None) -> None:
         if previous is None:
             self.remove(key, written)
+        elif previous.released:
+            self.release(key, written)
         else:
             self.save(key, previous.priors, written)

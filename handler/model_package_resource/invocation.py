@@ -18,6 +18,7 @@ from . import timing
 from .errors import ConcurrentUpdate, ResourceError, RevertIncomplete, TimedOut
 from .plan import Plan, plan, plan_release, plan_revert
 from .prior_state import PriorStateTable, Record, RecordKey
+from .priors import Priors
 from .response import Status, resource_data
 from .sagemaker import SageMakerGateway
 
@@ -165,9 +166,10 @@ def _apply_atomically(
     except Exception as error:
         left = _revert(gateway, live, applied, progress, getattr(gateway, "budget", None))
         if left:
+            _keep_every_prior(table, key, planned, written, previous, progress)
             # What is left changed goes first: the cause's own text may be long.
             raise RevertIncomplete(
-                f"left changed: {', '.join(left)}; {_short(error)}", getattr(error, "path", None)
+                f"left changed: {', '.join(left)}; {_cause(error)}", getattr(error, "path", None)
             ) from error
         if written is not previous and written is not None:
             try:
@@ -175,6 +177,31 @@ def _apply_atomically(
             except ResourceError as restore_error:
                 progress.warnings.append(f"the prior-state record was not put back: {restore_error}")
         raise
+
+
+def _keep_every_prior(
+    table: PriorState,
+    key: RecordKey,
+    planned: Plan,
+    written: Record | None,
+    previous: Record | None,
+    progress: _Progress,
+) -> None:
+    """A revert that failed leaves the package between its old and new states: the
+    record must hold the priors of both (those the plan released included), so that
+    a later release can still give every value back. The older prior wins."""
+    if written is None or planned.priors is None:
+        return
+    old = previous.priors if previous is not None and not previous.released else Priors()
+    both = Priors(
+        fields={**planned.priors.fields, **old.fields}, metadata={**planned.priors.metadata, **old.metadata}
+    )
+    if both == written.priors:
+        return
+    try:
+        table.save(key, both, written)
+    except ResourceError as error:
+        progress.warnings.append(f"the released priors were not kept in the record: {error}")
 
 
 def _revert(
@@ -198,9 +225,20 @@ def _revert(
         except Exception as error:  # noqa: BLE001 - say what is left, whatever the cause
             progress.warnings.append(f"revert failed: {_short(error)}")
             for remaining in calls[index:]:
-                left += [k for k in remaining if k != "ModelPackageArn"]
+                left += _changes_named(remaining)
             break
     return list(dict.fromkeys(left))
+
+
+def _changes_named(call: Mapping[str, Any]) -> list[str]:
+    """What a revert call would have given back: fields by name, metadata by key."""
+    names: list[str] = []
+    for name, value in call.items():
+        if name in ("CustomerMetadataProperties", "CustomerMetadataPropertiesToRemove"):
+            names += [f"metadata {key}" for key in value]
+        elif name != "ModelPackageArn":
+            names.append(name)
+    return names
 
 
 def _release_abandoned(request: Request, budget: Budget, services: Services, progress: _Progress) -> None:
@@ -241,6 +279,13 @@ def _replanning(work: Callable[[], dict[str, str]]) -> dict[str, str]:
 
 def _short(error: BaseException) -> str:
     return str(error) if isinstance(error, ResourceError) else f"Internal error: {type(error).__name__}"
+
+
+def _cause(error: BaseException) -> str:
+    """The error without its path, which the enclosing error names already."""
+    if isinstance(error, ResourceError):
+        return f"{error.cause}: {error.detail}"
+    return _short(error)
 
 
 def default_services(

@@ -104,6 +104,8 @@ class PriorStateTable:
         """Undo a `save` that wrote `written`: the previous record back, or none."""
         if previous is None:
             self.remove(key, written)
+        elif previous.released:
+            self.release(key, written)
         else:
             self.save(key, previous.priors, written)
 

@@ -68,8 +68,8 @@ def test_a_revert_that_fails_says_what_is_left_and_a_create_answers_with_the_arn
     body = invoke(two_call_create(receiver), receiver, sagemaker.services())
     assert body["Status"] == "FAILED"
     assert body["Reason"].startswith("Failed and not fully reverted at SourceUri: left changed: "
-                                     "CustomerMetadataPropertiesToRemove, ModelApprovalStatus")
-    assert "; SageMaker error at SourceUri" in body["Reason"]
+                                     "metadata approved-by, metadata ticket, ModelApprovalStatus")
+    assert "; SageMaker error: UpdateModelPackage failed: ValidationException" in body["Reason"]
     assert len(body["Reason"]) <= 256
     # CloudFormation's Delete then releases the package, with the record kept for it.
     assert body["PhysicalResourceId"] == ARN

@@ -79,8 +79,10 @@ def signed(at: float) -> str:
 
 
 def table_items(registry: LocalRegistry, logical_id: str | None = None) -> list[dict[str, Any]]:
-    """The prior-state table's items, as the registry holds them (a scan by its owner);
-    with logical_id, only that resource's of the runner's stack."""
+    """The prior-state table's records of resources not released, as the registry holds
+    them (a scan by its owner); with logical_id, only that resource's of the runner's
+    stack. A Delete leaves its record emptied and marked released (ExpiresAt), for
+    DynamoDB's TTL to remove: it holds nothing, and only a redelivered Delete reads it."""
     client = registry.client(account=FUNCTION_ACCOUNT, service="dynamodb")
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": registry.table_name, "ConsistentRead": True}
@@ -90,6 +92,7 @@ def table_items(registry: LocalRegistry, logical_id: str | None = None) -> list[
         if "LastEvaluatedKey" not in page:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = [item for item in items if "ExpiresAt" not in item]
     if logical_id is None:
         return items
     return [item for item in items if item["ResourceKey"]["S"] == f"{STACK_ID}|{logical_id}"]

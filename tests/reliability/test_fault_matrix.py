@@ -187,7 +187,7 @@ def test_refusal_on_the_last_call_reverts_the_first(controlled: ControlledLifecy
     controlled.arm(OnCalls("UpdateModelPackage", {2: "denied"}))
     played, elapsed = _timed_create(controlled, TWO_CALLS)
     assert played.status == "FAILED"
-    assert _reason(played).startswith("Access denied at SourceUri"), _reason(played)
+    assert _reason(played).startswith("Access denied at ModelPackageArn"), _reason(played)
     assert played.response["PhysicalResourceId"].startswith("failed-create/")  # type: ignore[index]
     # The first call applied, the second refused, one call reverted the first.
     assert played.calls.get("UpdateModelPackage") == 3
@@ -206,7 +206,8 @@ def test_refusal_of_the_revert_says_so_and_the_delete_releases_the_package(
     played, elapsed = _timed_create(controlled, TWO_CALLS)
     reason = _reason(played)
     assert played.status == "FAILED"
-    assert reason.startswith("Failed and not fully reverted at SourceUri: SageMaker error"), reason
+    assert reason.startswith("Failed and not fully reverted at SourceUri: left changed: "), reason
+    assert "SageMaker error: UpdateModelPackage failed: InternalFailure" in reason
     assert "left changed: " in reason and "ModelApprovalStatus" in reason and len(reason) <= 256
     assert played.response["PhysicalResourceId"] == arn  # type: ignore[index]
     assert played.calls.get("UpdateModelPackage") == 5
@@ -215,21 +216,20 @@ def test_refusal_of_the_revert_says_so_and_the_delete_releases_the_package(
     delete = controlled.played[-1]
     assert delete.label == "delete (after the failed create)" and delete.status == "SUCCESS"
     assert delete.event["PhysicalResourceId"] == arn and delete.calls.get("UpdateModelPackage", 0) >= 1
-    assert delete.calls.get("DeleteItem") == 1
+    assert delete.calls.get("PutItem") == 1  # the record emptied and marked released
     assert differences(before, image(controlled.describe(arn))) == []
     assert table_items(controlled.registry, controlled.logical_id) == []
     assert controlled.failures == []
     _record("refused on the last call, then the revert refused", played, reason, elapsed)
 
 
-@pytest.mark.xfail(strict=True, reason="handler bug: a long refusal (AccessDenied's three fixes) pushes "
-                   "'left changed: ...' past the 256-character cut; the Reason no longer says what is left changed")
 def test_a_revert_refused_after_an_access_denied_still_says_what_is_left_changed(
         controlled: ControlledLifecycle) -> None:
     controlled.arm(OnCalls("UpdateModelPackage", {2: "denied", 3: "denied"}))
     played, _ = _timed_create(controlled, TWO_CALLS)
     reason = _reason(played)
-    assert played.status == "FAILED" and reason.startswith("Failed and not fully reverted at SourceUri"), reason
+    assert played.status == "FAILED", reason
+    assert reason.startswith("Failed and not fully reverted at ModelPackageArn: left changed: "), reason
     assert played.response["PhysicalResourceId"] == controlled.labels["churn/2"]  # type: ignore[index]
     assert "left changed: " in reason and "ModelApprovalStatus" in reason, reason
 
@@ -240,7 +240,7 @@ def test_throttling_during_the_revert_is_retried(controlled: ControlledLifecycle
     controlled.arm(OnCalls("UpdateModelPackage", {2: "denied", 3: "throttle", 4: "throttle"}))
     played, elapsed = _timed_create(controlled, TWO_CALLS)
     assert played.status == "FAILED"
-    assert _reason(played).startswith("Access denied at SourceUri"), _reason(played)
+    assert _reason(played).startswith("Access denied at ModelPackageArn"), _reason(played)
     assert played.calls.get("UpdateModelPackage") == 5  # applied, refused, revert throttled twice, revert
     assert controlled.last_faults_fired == 3
     assert differences(before, image(controlled.describe(arn))) == []
@@ -248,10 +248,6 @@ def test_throttling_during_the_revert_is_retried(controlled: ControlledLifecycle
     _record("refused on the last call, revert throttled x2", played, _reason(played), elapsed)
 
 
-@pytest.mark.xfail(strict=True, reason="handler bug: after a ConflictException on the second call, the first "
-                   "is reverted and the event re-planned, but the re-sent first call carries the same ClientToken "
-                   "(RequestId + content), so SageMaker answers it as a replay without applying it: SUCCESS with "
-                   "the declared state not live")
 def test_a_conflict_after_an_applied_call_is_replanned_and_applied(controlled: ControlledLifecycle) -> None:
     arn = controlled.labels["churn/2"]
     controlled.arm(OnCalls("UpdateModelPackage", {2: "conflict"}))
@@ -283,9 +279,6 @@ def test_table_refused_or_down_before_the_change_fails_with_no_update(controlled
                                           f"{controlled.registry.table_name}: {operation} failed"), _reason(played)
 
 
-@pytest.mark.xfail(strict=True, reason="handler bug: prior_state._call reads error.response of botocore's "
-                   "ConnectionClosedError, which is None: 'Internal error: AttributeError' instead of "
-                   "'Prior-state table error'")
 @pytest.mark.parametrize("operation", ["GetItem", "PutItem"])
 def test_table_down_is_named_in_the_reason(controlled: ControlledLifecycle, operation: str) -> None:
     controlled.arm(Fault("down", operation, 99))
@@ -293,42 +286,33 @@ def test_table_down_is_named_in_the_reason(controlled: ControlledLifecycle, oper
     assert _reason(played).startswith("Prior-state table error at PRIOR_STATE_TABLE"), _reason(played)
 
 
-def test_table_down_after_the_change_fails_the_delete_and_its_retry_completes(
+def test_table_down_after_the_release_fails_the_delete_as_found_and_its_retry_completes(
         controlled: ControlledLifecycle) -> None:
-    """The Delete releases the package, then cannot remove the record (DeleteItem
-    unreachable). What the handler does: it answers FAILED with the release already
-    made and not reverted, and keeps the record; CloudFormation's DELETE_FAILED is
-    then retried, and the retry removes the record with no further change."""
+    """The Delete releases the package, then cannot write its record released (PutItem
+    unreachable): it reverts the release and answers FAILED with the package as found
+    and the record kept; CloudFormation's DELETE_FAILED is then retried, and the retry
+    releases the package."""
     arn = controlled.labels["churn/2"]
     before = image(controlled.describe(arn))
     controlled.create(PROPS)
-    controlled.arm(Fault("down", "DeleteItem", 99))
+    created = image(controlled.describe(arn))
+    controlled.arm(Fault("down", "PutItem", 99))
     properties, physical = controlled.properties, controlled.physical_id
     started = time.monotonic()
     played = controlled.delete(expect=None)
     elapsed = time.monotonic() - started
     reason = _reason(played)
-    assert played.status == "FAILED"
-    assert played.calls.get("UpdateModelPackage") == 1  # the release was made
+    assert played.status == "FAILED" and reason.startswith("Prior-state table error"), reason
+    assert played.calls.get("UpdateModelPackage") == 2  # the release, and its revert
+    assert differences(created, image(controlled.describe(arn))) == []  # as the Delete found it
     assert len(table_items(controlled.registry, controlled.logical_id)) == 1  # the record is kept
-    controlled.violations.clear()  # the release stands although FAILED: see the xfail test below
-    _record("DynamoDB DeleteItem down (Delete, after the release)", played, reason, elapsed)
+    assert controlled.violations == []
+    _record("DynamoDB PutItem down (Delete, after the release)", played, reason, elapsed)
     controlled.properties, controlled.physical_id = properties, physical
     retry = controlled.delete("SUCCESS")
-    assert retry.status == "SUCCESS" and "UpdateModelPackage" not in retry.calls
+    assert retry.status == "SUCCESS" and retry.calls.get("UpdateModelPackage") == 1
     assert differences(before, image(controlled.describe(arn))) == []
     assert table_items(controlled.registry, controlled.logical_id) == []
-
-
-@pytest.mark.xfail(strict=True, reason="handler bug: a Delete whose DeleteItem fails after the release answers "
-                   "FAILED with the release made and not reverted (the contract: a FAILED event leaves the "
-                   "package as it found it)")
-def test_a_failed_delete_leaves_the_package_as_it_found_it(controlled: ControlledLifecycle) -> None:
-    controlled.create(PROPS)
-    controlled.arm(Fault("down", "DeleteItem", 99))
-    played = controlled.delete(expect=None)
-    assert played.status == "FAILED"
-    assert controlled.violations == []
 
 
 @pytest.fixture

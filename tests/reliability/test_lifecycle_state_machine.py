@@ -68,10 +68,7 @@ def _update_refusals(n: int, revert_refused: bool = True) -> st.SearchStrategy[F
     scripts: list[dict[int, str]] = [{n: "denied"}, {n: "http500", n + 1: "http500", n + 2: "http500"}]
     if revert_refused:
         scripts.append({n: "denied", n + 1: "denied"})
-    if n == 1:
-        # A conflict after an applied call is left out until the handler's bug is fixed:
-        # test_fault_matrix.py::test_a_conflict_after_an_applied_call_is_replanned_and_applied.
-        scripts.append({n: "conflict"})
+    scripts.append({n: "conflict"})  # after an applied call: reverted, planned again
     return st.sampled_from(scripts).map(lambda script: OnCalls("UpdateModelPackage", script))
 
 
@@ -81,18 +78,15 @@ def _faults(revert_refused: bool) -> st.SearchStrategy[Fault]:
         st.integers(1, 3).flatmap(lambda n: _update_refusals(n, revert_refused)),
         st.sampled_from([{1: "denied"}, {1: "http500", 2: "http500", 3: "http500"}]).map(
             lambda script: OnCalls("DescribeModelPackage", script)),
-        # DeleteItem (the record removed after the last call) is left out until the handler's
-        # bug is fixed: test_fault_matrix.py::test_a_failed_delete_leaves_the_package_as_it_found_it.
-        st.builds(Fault, st.sampled_from(["denied", "down"]), st.sampled_from(["GetItem", "PutItem"]), st.just(99)),
+        st.builds(Fault, st.sampled_from(["denied", "down"]), st.sampled_from(["GetItem", "PutItem", "DeleteItem"]),
+                  st.just(99)),
         st.builds(Fault, st.just("down"), st.just("dynamodb:*"), st.just(99)),
     )
 
 
 # Most events run clean; the rest get a fault, or arrive after their ServiceTimeout.
 TROUBLE = st.one_of(st.none(), st.none(), st.none(), _faults(revert_refused=True), st.just("late"))
-# An Update whose revert is refused is left out until the handler's bug is fixed:
-# test_a_releasing_update_not_fully_reverted_keeps_its_priors below.
-UPDATE_TROUBLE = st.one_of(st.none(), st.none(), st.none(), _faults(revert_refused=False), st.just("late"))
+UPDATE_TROUBLE = TROUBLE
 
 
 class ResourceLifecycle(RuleBasedStateMachine):
@@ -226,9 +220,6 @@ class ResourceLifecycle(RuleBasedStateMachine):
     def delete(self, redeliver: bool, trouble: Fault | str | None) -> None:
         armed = self._arm(trouble)
         properties, physical = self.stack.properties, self.stack.physical_id
-        # A redelivered Delete is left out until the handler's bug is fixed:
-        # test_a_redelivered_delete_leaves_a_key_declared_equal_to_its_value below.
-        redeliver = False
         played = self.stack.delete(None if armed else "SUCCESS", redeliver and not armed)
         if played.status != "SUCCESS":
             # DELETE_FAILED: the operator retries the stack's deletion.
@@ -302,9 +293,6 @@ def test_lifecycle_state_machine(lifecycle_machine: type[ResourceLifecycle]) -> 
         suppress_health_check=list(HealthCheck)))
 
 
-@pytest.mark.xfail(strict=True, reason="handler bug: the first Delete removes the prior-state record; the "
-                   "redelivered Delete finds none and applies the stateless rule, removing a key the resource "
-                   "never changed (declared equal to the value already there)")
 def test_a_redelivered_delete_leaves_a_key_declared_equal_to_its_value(registry: LocalRegistry,
                                                                        receiver: ResponseReceiver) -> None:
     labels = registry.seed(SEED)
@@ -322,10 +310,6 @@ def test_a_redelivered_delete_leaves_a_key_declared_equal_to_its_value(registry:
     assert stack.metadata(labels["churn/1"]).get("ticket") == "a"
 
 
-@pytest.mark.xfail(strict=True, reason="handler bug: an Update that releases fields saves the record without "
-                   "their priors before its calls; when a call and its revert are refused (RevertIncomplete) the "
-                   "record is not put back, the rollback re-declares the still-live value (no new prior), and the "
-                   "Delete then leaves SourceUri changed for good")
 def test_a_releasing_update_not_fully_reverted_keeps_its_priors(registry: LocalRegistry,
                                                                 receiver: ResponseReceiver) -> None:
     labels = registry.seed(SEED)
