@@ -151,17 +151,18 @@ def _load_event(path: Path) -> dict[str, Any]:
         event = load_document(path)
     except SeedError as error:
         raise ScenarioError(str(error)) from None
-    for name in ("RequestType", "RequestId", "StackId", "LogicalResourceId"):
-        if not isinstance(event.get(name), str) or not event[name]:
-            raise ScenarioError(f"{path}: field '{name}' is missing or not a string")
-    if event["RequestType"] in ("Update", "Delete") and not isinstance(event.get("PhysicalResourceId"), str):
-        raise ScenarioError(
-            f"{path}: field 'PhysicalResourceId' is missing (a {event['RequestType']} needs it)"
-        )
-    if event["RequestType"] == "Update" and not isinstance(event.get("OldResourceProperties"), Mapping):
-        raise ScenarioError(f"{path}: field 'OldResourceProperties' is missing (an Update needs it)")
-    if event["RequestType"] != "Delete" and not isinstance(event.get("ResourceProperties"), Mapping):
-        raise ScenarioError(f"{path}: field 'ResourceProperties' is missing or not a map")
+    # The handler's own rule of what each request type carries (request.py), with the file named.
+    from model_package_resource.request import REQUEST_TYPES, REQUIRED_FIELDS
+
+    request_type = event.get("RequestType")
+    if request_type not in REQUEST_TYPES:
+        raise ScenarioError(f"{path}: field 'RequestType' is missing or none of {', '.join(REQUEST_TYPES)}")
+    for name in REQUIRED_FIELDS[str(request_type)]:
+        value = event.get(name)
+        if name.endswith("Properties") and not isinstance(value, Mapping):
+            raise ScenarioError(f"{path}: field '{name}' is missing or not a map (a {request_type} needs it)")
+        if not name.endswith("Properties") and (not isinstance(value, str) or not value):
+            raise ScenarioError(f"{path}: field '{name}' is missing or not a string (a {request_type} needs it)")
     return event
 
 

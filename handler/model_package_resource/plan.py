@@ -177,7 +177,7 @@ def _specifications(
         existing = on_package.get(spec["Name"])
         if existing is None:
             changes.specs.append(spec)
-        elif not same(spec, project(existing, member(SPECS).member)):  # type: ignore[attr-defined]
+        elif not same(spec, project(existing, _specification_shape())):
             raise SpecificationConflict(
                 f"{spec['Name']} is already on the package with other content; "
                 "specifications are append-only, so give the changed one a new Name",
@@ -271,6 +271,14 @@ def _card_changes(declared: Mapping[str, Any], live: Mapping[str, Any] | None) -
     if content and status:
         return [status, content] if live.get("ModelCardStatus") == "Archived" else [content, status]
     return [change for change in (content or status,) if change]
+
+
+def _specification_shape() -> Any:
+    from botocore.model import ListShape
+
+    specs = member(SPECS)
+    assert isinstance(specs, ListShape)  # noqa: S101 - botocore's model: a list of specifications
+    return specs.member
 
 
 def _live_field(live: Mapping[str, Any], name: str) -> Any:

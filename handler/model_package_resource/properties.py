@@ -95,6 +95,8 @@ def salvage_properties(raw: object, package: PackageArn) -> tuple[Properties, li
     each one left out."""
     if not isinstance(raw, Mapping):
         return Properties(package), [f"properties are {kind_of(raw)}, not a map"]
+    from botocore.model import MapShape
+
     shape = update_input_shape()
     skipped: list[str] = []
     fields: dict[str, Any] = {}
@@ -110,10 +112,11 @@ def salvage_properties(raw: object, package: PackageArn) -> tuple[Properties, li
         skipped.append(f"CustomerMetadataProperties is {kind_of(declared)}, not a map")
         declared = {}
     entries = shape.members["CustomerMetadataProperties"]
+    assert isinstance(entries, MapShape)  # noqa: S101 - botocore's model: a map of strings
     for key, value in declared.items():
         try:
-            name = coerce(key, entries.key, "CustomerMetadataProperties")  # type: ignore[attr-defined]
-            metadata[name] = coerce(value, entries.value, f"CustomerMetadataProperties.{key}")  # type: ignore[attr-defined]
+            name = coerce(key, entries.key, "CustomerMetadataProperties")
+            metadata[name] = coerce(value, entries.value, f"CustomerMetadataProperties.{key}")
         except ResourceError as error:
             skipped.append(str(error))
     role = None
