@@ -13,8 +13,14 @@ PROPERTY_NAMES = [
     "ModelPackageArn", "ModelApprovalStatus", "ApprovalDescription", "CustomerMetadataProperties",
     "CustomerMetadataPropertiesToRemove", "AdditionalInferenceSpecificationsToAdd", "InferenceSpecification",
     "SourceUri", "ModelCard", "ModelLifeCycle", "ModelPackageRegistrationType", "OverwriteExistingMetadata",
-    "ServiceToken", "ServiceTimeout", "ClientToken", "ModelAprovalStatus", "customermetadataproperties",
+    "ServiceToken", "ServiceTimeout", "ClientToken", "ModelAprovalStatus", "customermetadataproperties", "RoleArn",
 ]
+ROLES = st.one_of(st.sampled_from([
+    "arn:aws:iam::111122223333:role/model-registry-governor",
+    "arn:aws:iam::111122223333:role/path/to/governor",
+    "arn:aws-cn:iam::111122223333:role/governor",  # another partition than the package
+    "arn:aws:iam::111122223333:user/governor", "arn:aws:iam::1111:role/r", "arn:aws:iam::111122223333:role/" + "r" * 65,
+]), st.text(max_size=80))
 ABSENT = object()
 
 texts = st.one_of(st.text(max_size=40), st.text(min_size=300, max_size=5000), st.sampled_from(
@@ -52,6 +58,7 @@ property_values: dict[str, st.SearchStrategy[Any]] = {
         "ModelCardContent": texts, "ModelCardStatus": st.sampled_from(["Draft", "Approved", "Final"])}), json_values),
     "ModelLifeCycle": st.one_of(st.fixed_dictionaries({"Stage": texts}, optional={"StageStatus": texts}),
                                 json_values),
+    "RoleArn": st.one_of(ROLES, json_values),
 }
 properties = st.one_of(
     st.fixed_dictionaries(
@@ -106,6 +113,8 @@ valid_properties = st.fixed_dictionaries(
             max_size=3, unique_by=lambda spec: spec["Name"]),
         "ModelLifeCycle": st.fixed_dictionaries({"Stage": st.sampled_from(["Staging", "Production"]),
                                                  "StageStatus": st.sampled_from(["Approved", "Pending"])}),
+        "RoleArn": st.sampled_from(["arn:aws:iam::111122223333:role/model-registry-governor",
+                                    "arn:aws:iam::123456789012:role/own-account-governor"]),
     },
 )
 
