@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="play the demo lifecycle")
     scenario = commands.add_parser("scenario", help="play a scenario file")
     scenario.add_argument("file")
-    schema = commands.add_parser("schema", help="regenerate lint/schemas from botocore's model")
+    schema = commands.add_parser("schema", help="regenerate lint/rules/schemas from botocore's model")
     schema.add_argument("--check", action="store_true", help="only check that the committed schema is current")
     models = commands.add_parser("models", help="regenerate the function's trimmed SageMaker model")
     models.add_argument("--check", action="store_true", help="only check that the committed copy is current")
