@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,10 +51,17 @@ class Record:
 
 
 class PriorStateTable:
-    def __init__(self, budget: Budget, table: str | None = None, region: str | None = None) -> None:
+    def __init__(
+        self,
+        budget: Budget,
+        table: str | None = None,
+        region: str | None = None,
+        make_client: Callable[..., Any] | None = None,
+    ) -> None:
         self.table = table if table is not None else os.environ.get(TABLE_VARIABLE, "")
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.budget = budget
+        self.make_client = make_client or clients.client
 
     def load(self, key: RecordKey) -> Record | None:
         item = self._call("GetItem", "get_item", Key=key.item_key(), ConsistentRead=True).get("Item")
@@ -116,7 +124,7 @@ class PriorStateTable:
                 TABLE_VARIABLE,
             )
         try:
-            client = clients.client("dynamodb", self.region, self.budget)
+            client = self.make_client("dynamodb", self.region, self.budget)
             call = getattr(client, method)
             response: dict[str, Any] = call(TableName=self.table, **params, **{clients.BUDGET: self.budget})
         except Exception as error:

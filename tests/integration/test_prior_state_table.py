@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from devkit.registry import LocalRegistry
 from devkit.runner import STACK_ID, Lifecycle
 
@@ -52,3 +54,25 @@ def test_a_delete_leaves_its_record_released_for_the_tables_ttl(lifecycle: Lifec
     [item] = items(registry)
     assert json.loads(item["Priors"]["S"]) == {"fields": {}, "metadata": {}}
     assert int(item["ExpiresAt"]["N"]) > 0 and item["Version"]["N"] == "2"
+
+
+def test_a_write_that_lost_a_race_is_refused_naming_the_table(registry: LocalRegistry,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_package_resource.clients import clear
+    from model_package_resource.errors import PriorStateError
+    from model_package_resource.prior_state import PriorStateTable, RecordKey
+    from model_package_resource.priors import Priors
+    from model_package_resource.timing import Budget
+
+    for name, value in registry.environment().items():
+        monkeypatch.setenv(name, value)
+    clear()
+    table = PriorStateTable(Budget.within(30))
+    key = RecordKey.of(STACK_ID, "Race", "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn/2")
+    first = table.save(key, Priors(metadata={"ticket": None}), None)
+    table.save(key, Priors(), first)  # another event wrote meanwhile
+    with pytest.raises(PriorStateError, match="the record changed meanwhile"):
+        table.save(key, Priors(fields={"ModelApprovalStatus": "Rejected"}), first)
+    with pytest.raises(PriorStateError, match="the record changed meanwhile"):
+        table.save(key, Priors(), None)  # a Create that found no record, too late
+    clear()
