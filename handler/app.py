@@ -68,7 +68,13 @@ def _handle(event: Any, context: Any, services: Services | None) -> dict[str, An
         outcome = _within_time(request, respond_by, services or default_services())
     except Exception as error:  # noqa: BLE001 - bad input is one FAILED response
         outcome = Outcome("FAILED", identity.failure_id(), error=error)
-    return _answer(identity, url, outcome, respond_by + reserve)
+    try:
+        return _answer(identity, url, outcome, respond_by + reserve)
+    except Exception as error:  # noqa: BLE001 - the last resort: still one response
+        logger.exception("The response could not be built as planned")
+        body = build_body(identity, "FAILED", outcome.physical_resource_id, reason=reason_for(error))
+        delivery = put_response(url, body, respond_by + reserve)
+        return {"Sent": delivery.delivered, "Status": "FAILED", "Reason": reason_for(error)}
 
 
 def _within_time(request: Request, respond_by: float, services: Services) -> Outcome:
@@ -86,27 +92,33 @@ def _within_time(request: Request, respond_by: float, services: Services) -> Out
                 "FAILED", request.identity.failure_id(),
                 error=TimedOut(f"the event arrived after its ServiceTimeout ({timeout} s)", "ServiceTimeout"),
             )
-    budget = timing.Budget.within(max(ends - time.monotonic(), 0.0))
-    return _in_worker(request, budget, services)
+    window = max(ends - time.monotonic(), 0.0)
+    budget = timing.Budget.within(max(window - timing.HANDOVER_GRACE, 0.0))
+    return _in_worker(request, budget, window, services)
 
 
-def _in_worker(request: Request, budget: timing.Budget, services: Services) -> Outcome:
-    """Run the work in a worker thread and wait for it until the window ends: a
-    call that hangs cannot keep the response from going out in time. The worker
-    hands its outcome over whole; past the window it is cancelled (it makes no
-    further call) and the event is answered FAILED."""
+def _in_worker(request: Request, budget: timing.Budget, window: float, services: Services) -> Outcome:
+    """Run the work in a worker thread and wait for it until the window ends (a
+    little after the work's own budget): a call that hangs cannot keep the response
+    from going out in time. The worker hands its outcome over whole; past the window
+    it is cancelled (it makes no further call) and the event is answered FAILED,
+    saying whether the package may have been changed."""
     handed: list[Outcome] = []
     worker = threading.Thread(target=lambda: handed.append(run(request, budget, services)), daemon=True)
     worker.start()
-    worker.join(max(budget.remaining(), 0))
+    worker.join(window)
     if handed:
         return handed[0]
     budget.cancelled.set()
-    return Outcome(
-        "FAILED",
-        request.identity.failure_id(),
-        error=TimedOut("the work did not end before the response was due; it makes no further call"),
-    )
+    if handed:  # handed over just now
+        return handed[0]
+    physical = request.identity.failure_id()
+    detail = "the work did not end before the response was due; it makes no further call"
+    if budget.changed.is_set() and request.package is not None:
+        detail += "; the package may be left changed"
+        if request.request_type == "Create":
+            physical = request.package.arn  # so that CloudFormation's Delete releases it
+    return Outcome("FAILED", physical, error=TimedOut(detail))
 
 
 def _answer(identity: Identity, url: str, outcome: Outcome, deadline_at: float) -> dict[str, Any]:

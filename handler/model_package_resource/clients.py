@@ -43,7 +43,7 @@ def client(
     return _client(service, region, settings, frozen, budget.connect_timeout, budget.read_timeout)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=32)
 def _client(
     service: str,
     region: str,
@@ -93,4 +93,4 @@ def _carry_budget(params: dict[str, Any], context: dict[str, Any], **_: Any) -> 
 def _check_budget(request: Any, operation_name: str, **_: Any) -> None:
     budget = request.context.get(BUDGET)
     if budget is not None:
-        budget.check(operation_name)
+        budget.check(operation_name, int(request.context.get("retries", {}).get("attempt", 1)))

@@ -31,13 +31,16 @@ def session_name(stack_name: str, logical_id: str) -> str:
 
 @dataclass
 class RoleCredentials:
+    """Assumed-role credentials, cached until shortly before they expire."""
+
     clock: Callable[[], float] = time.time
-    _cache: dict[str, tuple[Mapping[str, str], float]] = field(default_factory=dict)
+    # Per role and session name: each resource's calls carry its own session name.
+    _cache: dict[tuple[str, str], tuple[Mapping[str, str], float]] = field(default_factory=dict)
 
     def for_role(
         self, role: RoleArn, region: str, name: str, budget: Budget, make_client: Callable[..., Any] | None = None
     ) -> Mapping[str, str]:
-        cached = self._cache.get(role.arn)
+        cached = self._cache.get((role.arn, name))
         if cached is not None and cached[1] - timing.CREDENTIALS_REFRESH_MARGIN > self.clock():
             return cached[0]
         try:
@@ -62,7 +65,7 @@ class RoleCredentials:
             "aws_secret_access_key": found["SecretAccessKey"],
             "aws_session_token": found["SessionToken"],
         }
-        self._cache[role.arn] = (credentials, _epoch(found["Expiration"]))
+        self._cache[(role.arn, name)] = (credentials, _epoch(found["Expiration"]))
         return credentials
 
     def clear(self) -> None:

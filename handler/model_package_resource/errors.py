@@ -9,10 +9,13 @@ class ResourceError(Exception):
 
     cause = "Error"
 
-    def __init__(self, detail: str, path: str | None = None) -> None:
+    def __init__(self, detail: str, path: str | None = None, *, maybe_applied: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
         self.path = path
+        # A call that failed this way may still have been applied (no answer, a
+        # server error): its revert is sent all the same.
+        self.maybe_applied = maybe_applied
 
     def __str__(self) -> str:
         where = f" at {self.path}" if self.path else ""

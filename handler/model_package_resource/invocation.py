@@ -18,7 +18,6 @@ from . import timing
 from .errors import ConcurrentUpdate, ResourceError, RevertIncomplete, TimedOut
 from .plan import Plan, plan, plan_release, plan_revert
 from .prior_state import PriorStateTable, Record, RecordKey
-from .priors import Priors
 from .response import Status, resource_data
 from .sagemaker import SageMakerGateway
 
@@ -89,7 +88,7 @@ def run(request: Request, budget: Budget, services: Services) -> Outcome:
         gateway = services.sagemaker(package, request.declared.role, budget, request)
         table = services.prior_state(budget)
         key = RecordKey.of(request.identity.stack_id, request.identity.logical_id, package.arn)
-        data = _replanning(lambda: _converge(request, gateway, table, key, progress))
+        data = _replanning(lambda: _converge(request, gateway, table, key, budget, progress))
         return _done("SUCCESS", package.arn, progress, data=data)
     except RevertIncomplete as error:
         physical = package.arn if package and request.request_type == "Create" else request.identity.failure_id()
@@ -111,17 +110,16 @@ def _done(status: Status, physical: str, progress: _Progress, **more: Any) -> Ou
 
 
 def _converge(
-    request: Request, gateway: Gateway, table: PriorState, key: RecordKey, progress: _Progress
+    request: Request, gateway: Gateway, table: PriorState, key: RecordKey, budget: Budget, progress: _Progress
 ) -> dict[str, str]:
     if request.kind == "release":
         live = gateway.describe()
+        if live is None or str(live.get("ModelPackageStatus")) == "Deleting":
+            _forget(table, key, progress)  # nothing left to give back
+            return {}
         record = table.load(key)
         if record is not None and record.released:
             return {}  # a redelivered Delete: the first gave everything back
-        if live is None or str(live.get("ModelPackageStatus")) == "Deleting":
-            if record is not None:
-                table.release(key, record)
-            return {}
     else:
         live = gateway.describe_ready()
         record = table.load(key)
@@ -130,16 +128,33 @@ def _converge(
     planned = plan(request, live, held)
     progress.warnings += planned.warnings
     written = record
-    if planned.record_changes and planned.priors is not None:
-        # Before the change it records: a change is never made that could not be undone.
-        written = table.save(key, planned.priors, record)
-    finish = None
+    if planned.recorded is not None and (held is None or planned.recorded != held):
+        # Before the change it records, every prior old and new: a change is never made
+        # that could not be undone, and none is forgotten until the event succeeded.
+        written = table.save(key, planned.recorded, record)
+    finish: Callable[[], None] | None = None
     if planned.priors is None and written is not None:
         done = written
         finish = lambda: table.release(key, done)  # noqa: E731 - the record goes with the release
-    _apply_atomically(gateway, table, key, live, planned, written, record, progress, finish)
+    _apply_atomically(gateway, table, key, live, planned, written, record, budget, progress, finish)
+    if written is not None and planned.priors is not None and planned.priors != written.priors:
+        try:  # the released priors dropped, now that the release is made
+            table.save(key, planned.priors, written)
+        except ResourceError as error:
+            progress.warnings.append(f"released priors still in the record (harmless): {error}")
     progress.releases += planned.releases
     return {} if request.kind == "release" else resource_data(live, planned.calls)
+
+
+def _forget(table: PriorState, key: RecordKey, progress: _Progress) -> None:
+    """A package that no longer exists: its record is marked released, best effort (a
+    Delete for a missing package succeeds, whatever the table says)."""
+    try:
+        record = table.load(key)
+        if record is not None and not record.released:
+            table.release(key, record)
+    except ResourceError as error:
+        progress.warnings.append(f"the prior-state record of a missing package was left: {error}")
 
 
 def _apply_atomically(
@@ -150,58 +165,70 @@ def _apply_atomically(
     planned: Plan,
     written: Record | None,
     previous: Record | None,
+    budget: Budget,
     progress: _Progress,
     finish: Callable[[], None] | None = None,
 ) -> None:
-    """Make the plan's calls, then `finish` (removing a released record); when any of
-    it fails, revert the calls made and put the record back."""
+    """Make the plan's calls, then `finish` (the record marked released); when any of
+    it fails, revert the calls made and put the record back. A call whose outcome is
+    unknown (no answer, a server error) counts as made: its revert, computed from the
+    pre-image, changes nothing if it did not land."""
     applied: list[Mapping[str, Any]] = []
     try:
         for call in planned.calls:
-            gateway.update(call)
+            try:
+                gateway.update(call)
+            except Exception as error:
+                if maybe_applied(error):
+                    applied.append(call)
+                    budget.changed.set()
+                raise
             applied.append(call)
+            budget.changed.set()
             progress.calls.append(call)
         if finish is not None:
-            finish()
+            _finish(finish, table, key)
     except Exception as error:
-        left = _revert(gateway, live, applied, progress, getattr(gateway, "budget", None))
-        if left:
-            _keep_every_prior(table, key, planned, written, previous, progress)
-            # What is left changed goes first: the cause's own text may be long.
-            raise RevertIncomplete(
-                f"left changed: {', '.join(left)}; {_cause(error)}", getattr(error, "path", None)
-            ) from error
-        if written is not previous and written is not None:
-            try:
-                table.restore(key, written, previous)
-            except ResourceError as restore_error:
-                progress.warnings.append(f"the prior-state record was not put back: {restore_error}")
+        budget.reverting = True
+        try:
+            left = _revert(gateway, live, applied, progress)
+            if left:
+                # The record keeps every prior (it was written so): a later release gives them back.
+                raise RevertIncomplete(
+                    f"left changed: {', '.join(left)}; {_cause(error)}", getattr(error, "path", None)
+                ) from error
+            if written is not previous and written is not None:
+                try:
+                    table.restore(key, written, previous)
+                except ResourceError as restore_error:
+                    progress.warnings.append(f"the prior-state record was not put back: {restore_error}")
+        finally:
+            budget.reverting = False
         raise
 
 
-def _keep_every_prior(
-    table: PriorState,
-    key: RecordKey,
-    planned: Plan,
-    written: Record | None,
-    previous: Record | None,
-    progress: _Progress,
-) -> None:
-    """A revert that failed leaves the package between its old and new states: the
-    record must hold the priors of both (those the plan released included), so that
-    a later release can still give every value back. The older prior wins."""
-    if written is None or planned.priors is None:
-        return
-    old = previous.priors if previous is not None and not previous.released else Priors()
-    both = Priors(
-        fields={**planned.priors.fields, **old.fields}, metadata={**planned.priors.metadata, **old.metadata}
-    )
-    if both == written.priors:
-        return
+def _finish(finish: Callable[[], None], table: PriorState, key: RecordKey) -> None:
+    """Mark the record released; when the write's outcome is unknown, read it back:
+    released already means done (reverting the release would leave nothing for a
+    retried Delete to give back)."""
     try:
-        table.save(key, both, written)
-    except ResourceError as error:
-        progress.warnings.append(f"the released priors were not kept in the record: {error}")
+        finish()
+    except ResourceError:
+        try:
+            record = table.load(key)
+        except ResourceError:
+            record = None
+        if record is None or not record.released:
+            raise
+
+
+def maybe_applied(error: BaseException) -> bool:
+    """Whether a failed call may still have been applied: SageMaker refused it (a 4xx
+    answer) means it was not; no answer, a server error or anything unexpected may
+    mean it was."""
+    if isinstance(error, ResourceError):
+        return error.maybe_applied
+    return True
 
 
 def _revert(
@@ -209,14 +236,11 @@ def _revert(
     pre_image: Mapping[str, Any],
     applied: list[Mapping[str, Any]],
     progress: _Progress,
-    budget: Budget | None,
 ) -> list[str]:
     """Give back what `applied` changed; returns what is left changed."""
     if not applied:
         return []
     calls, cannot = plan_revert(pre_image, applied)
-    if budget is not None:
-        budget.reverting = True
     left = list(cannot)
     for index, call in enumerate(calls):
         try:
@@ -263,7 +287,7 @@ def _release_abandoned(request: Request, budget: Budget, services: Services, pro
             progress.releases += planned.releases
             progress.warnings += planned.warnings
         table.remove(key, record)
-    except ResourceError as error:
+    except Exception as error:  # noqa: BLE001 - a rollback must not fail on the other package
         progress.warnings.append(f"{abandoned.package.arn} not released: {_short(error)}")
 
 

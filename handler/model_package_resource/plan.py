@@ -30,9 +30,12 @@ EMPTIABLE = ("ApprovalDescription", "SourceUri")
 class Plan:
     calls: tuple[Mapping[str, Any], ...] = ()
     warnings: tuple[str, ...] = ()
-    # The priors to hold once the event succeeds; None: the record is removed.
+    # The priors to hold once the event succeeds; None: the record is marked released.
     priors: Priors | None = None
-    # Whether the record must be written (before the first call) or removed (after the last).
+    # What the record holds while the event's calls are made: every prior, old and new
+    # (those this event releases included), written before the first call.
+    recorded: Priors | None = None
+    # Whether the stored priors change at all (written before, or after the release).
     record_changes: bool = False
     releases: int = 0
 
@@ -67,19 +70,20 @@ def plan(request: Request, live: Mapping[str, Any], priors: Priors | None) -> Pl
         priors = Priors(metadata={k: None for k in baseline.metadata})
     held = priors or Priors()
     changes = _Changes()
-    _metadata(changes, declared, baseline, live, held, stateless=priors is None)
+    # Past the stateless seeding above, only a resource with no baseline (a Create, a
+    # replacement) has no priors: it has nothing to release either.
+    _metadata(changes, declared, baseline, live, held, stateless=False)
     _specifications(changes, declared, baseline, live)
     _fields(changes, declared, baseline, live, held)
-    after = held.with_changes(
-        changes.new_field_priors,
-        changes.new_key_priors,
-        frozenset(changes.released_fields),
-        frozenset(changes.released_keys),
+    recorded = held.with_changes(changes.new_field_priors, changes.new_key_priors)
+    after = recorded.with_changes(
+        released_fields=frozenset(changes.released_fields), released_keys=frozenset(changes.released_keys)
     )
     return Plan(
         calls=_calls(declared.package.arn, changes, live),
         warnings=tuple(changes.warnings),
         priors=after,
+        recorded=recorded,
         record_changes=priors is None or after != priors,
         releases=len(changes.released_fields) + len(changes.released_keys),
     )
@@ -89,7 +93,7 @@ def plan_release(
     declared: Properties, live: Mapping[str, Any], priors: Priors | None, *, removing_record: bool
 ) -> Plan:
     """Give back every field and key that `declared` holds (Delete, the release of
-    an abandoned package)."""
+    an abandoned package). `removing_record`: the record is marked released after."""
     changes = _Changes()
     held = priors or Priors()
     stateless = priors is None
@@ -144,6 +148,10 @@ def _metadata(
         changes.remove += [
             k for k in declared.keys_to_remove if k in live_metadata and k not in changes.remove
         ]
+    for key in declared.keys_to_remove:
+        # Listed for removal: that wins over giving a released key its prior back.
+        if changes.metadata.pop(key, None) is not None and key in live_metadata and key not in changes.remove:
+            changes.remove.append(key)
 
 
 def _release_key(
@@ -310,6 +318,9 @@ def _calls(arn: str, changes: _Changes, live: Mapping[str, Any]) -> tuple[Mappin
         first["ModelCard"] = changes.card[0]
         if len(changes.card) > 1:
             second["ModelCard"] = changes.card[1]
+    if second and "ModelLifeCycle" in first and not live.get("ModelLifeCycle"):
+        # A stage absent before cannot be unset: with what cannot be undone, in the last call.
+        second["ModelLifeCycle"] = first.pop("ModelLifeCycle")
     calls = [c for c in (first, second) if c]
     if changes.specs:
         # Cannot be undone: in the last call, so that no call can fail after it.
@@ -354,6 +365,8 @@ def plan_revert(
                 left.append(name)
             elif name == "ModelCard":
                 changes.card = _card_changes(restored, current)
+                # A part of the card absent before cannot be unset.
+                left += [f"ModelCard.{part}" for part in call[name] if part not in restored]
             elif not same(restored, current):
                 changes.fields[name] = restored
         if SPECS in call:

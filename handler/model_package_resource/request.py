@@ -152,11 +152,20 @@ def _delete(identity: Identity, raw: object, signed_at: float | None) -> Request
 def _old_properties(raw: Mapping[str, Any], new: Properties) -> Properties:
     """The properties CloudFormation held before. In a rollback they are the ones
     that failed. Invalid ones were refused before any change, so the package is
-    still as the new (restored) properties left it: diff against those."""
+    still as the new (restored) properties left it: diff against those. But when
+    they name another package (the function was upgraded with stricter checks, or
+    a failed replacement is rolled back), what they declare of it is salvaged: the
+    change is still a replacement."""
     try:
         return parse_properties(raw)
     except ResourceError:
-        return new
+        try:
+            package = parse_package_arn(raw.get("ModelPackageArn"))
+        except ResourceError:
+            return new
+        if package.arn == new.package.arn:
+            return new
+        return salvage_properties(raw, package)[0]
 
 
 def signed_time(response_url: str) -> float | None:

@@ -106,7 +106,9 @@ class SageMakerGateway:
         if code in ("AccessDeniedException", "AccessDenied"):
             return AccessDenied(self._access_hint(operation), "ModelPackageArn")  # access is to the package
         kind = ConcurrentUpdate if code == "ConflictException" else SageMakerError
-        return kind(f"{operation} failed: {code}: {message}", path)
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
+        # A server error (after botocore's retries) may follow an applied call.
+        return kind(f"{operation} failed: {code}: {message}", path, maybe_applied=status >= 500)
 
     def _access_hint(self, operation: str) -> str:
         if self.role is not None:
@@ -125,9 +127,13 @@ def _transport_error(operation: str, error: Exception, request: Mapping[str, Any
     path = ", ".join(k for k in request if k != "ModelPackageArn") if request else "ModelPackageArn"
     if isinstance(error, ParamValidationError):
         return SageMakerError(f"{operation}: botocore refused the request: {str(error)[:120]}", path)
-    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
-        return TimedOut(f"{operation}: SageMaker did not answer in time ({type(error).__name__})", path)
-    return SageMakerError(f"{operation}: SageMaker could not be reached ({type(error).__name__})", path)
+    if isinstance(error, ConnectTimeoutError):  # never connected: not sent
+        return TimedOut(f"{operation}: SageMaker could not be reached in time", path)
+    if isinstance(error, ReadTimeoutError):
+        return TimedOut(f"{operation}: SageMaker did not answer in time", path, maybe_applied=True)
+    return SageMakerError(
+        f"{operation}: SageMaker could not be reached ({type(error).__name__})", path, maybe_applied=True
+    )
 
 
 def package_status(live: Mapping[str, Any]) -> str:

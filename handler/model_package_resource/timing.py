@@ -27,10 +27,15 @@ SERVICE_TIMEOUT_MARGIN = 1.0
 
 # SageMaker, DynamoDB and STS calls: botocore's standard retry mode, 3 attempts in
 # all. Each attempt connects within CONNECT_TIMEOUT and reads within READ_TIMEOUT,
-# both shortened to a tenth of a short window so that a call always fits in it.
+# both shortened, in a few steps, to about a tenth of a short window so that a call
+# always fits in it (a few steps: clients are cached per timeout).
 ATTEMPTS = 3
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 10.0
 TIMEOUT_SHARE = 0.1
+TIMEOUT_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+# The work's window ends this long before the response is due: an outcome handed
+# over at the window's very end still makes it.
+HANDOVER_GRACE = 0.2
 # A ConflictException (the package changed under us) before any change: describe
 # and plan again, this many times in all.
 PLAN_ATTEMPTS = 3
@@ -60,11 +65,16 @@ class Budget:
     connect_timeout: float = CONNECT_TIMEOUT
     read_timeout: float = READ_TIMEOUT
     cancelled: threading.Event = field(default_factory=threading.Event)
+    # Set while a failed event reverts: no time is kept back then.
     reverting: bool = False
+    # Set once a call may have changed the package (for the response if the work
+    # does not hand its outcome over in time).
+    changed: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def within(cls, seconds: float) -> Budget:
-        read = round(max(min(READ_TIMEOUT, seconds * TIMEOUT_SHARE), 0.1), 1)
+        wanted = min(READ_TIMEOUT, seconds * TIMEOUT_SHARE)
+        read = max([step for step in TIMEOUT_STEPS if step <= wanted] or [TIMEOUT_STEPS[0]])
         connect = min(CONNECT_TIMEOUT, read)
         return cls(time.monotonic() + seconds, connect, read)
 
@@ -82,7 +92,9 @@ class Budget:
         kept = 0.0 if self.reverting else self.attempt_seconds
         return self.remaining() - kept
 
-    def check(self, operation: str) -> None:
-        """Refuse to start an attempt that could still run when the window ends."""
+    def check(self, operation: str, attempt: int = 1) -> None:
+        """Refuse to start an attempt that could still run when the window ends
+        (outside a revert, the length of one more attempt is kept for reverting).
+        A refused retry may follow an attempt whose outcome is unknown."""
         if self.cancelled.is_set() or self.work_remaining() < self.attempt_seconds:
-            raise TimedOut(f"no time left for {operation} before the response is due")
+            raise TimedOut(f"no time left for {operation} before the response is due", maybe_applied=attempt > 1)

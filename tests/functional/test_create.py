@@ -77,10 +77,10 @@ def test_specs_card_and_lifecycle_on_create(sagemaker: SageMakerStub, receiver: 
     event = load_event("create-inference-spec", receiver.url())
     props = event["ResourceProperties"]
     sagemaker.describe(described())
-    sagemaker.update(ModelLifeCycle=props["ModelLifeCycle"],
-                     ModelCard={"ModelCardContent": props["ModelCard"]["ModelCardContent"]})
-    # Specifications cannot be undone: always in the last call, so no call can fail after them.
-    sagemaker.update(ModelCard={"ModelCardStatus": "Draft"},
+    sagemaker.update(ModelCard={"ModelCardContent": props["ModelCard"]["ModelCardContent"]})
+    # What cannot be undone goes in the last call, so that no call can fail after it:
+    # the specifications, and a stage the package had none of (SageMaker cannot unset one).
+    sagemaker.update(ModelCard={"ModelCardStatus": "Draft"}, ModelLifeCycle=props["ModelLifeCycle"],
                      AdditionalInferenceSpecificationsToAdd=props["AdditionalInferenceSpecificationsToAdd"])
     assert invoke(event, receiver)["Status"] == "SUCCESS"
 

@@ -270,3 +270,38 @@ def test_with_role_arn_every_sagemaker_call_is_signed_with_the_assumed_credentia
     assert made == [("sts", "function"), ("sagemaker", "ASIAROLEEXAMPLE0000")]
     for stubber in stubbers:
         stubber.assert_no_pending_responses()
+
+
+def test_a_call_whose_outcome_is_unknown_is_reverted_too(sagemaker: SageMakerStub,
+                                                         receiver: ResponseReceiver) -> None:
+    # A server error may follow an applied call: its revert (from the pre-image) is sent,
+    # and changes nothing if the call did not land.
+    sagemaker.describe(described(metadata={"pipeline": "p"}))
+    sagemaker._for(ARN).add_client_error("update_model_package", "InternalFailure", "try later",
+                                         http_status_code=500)
+    sagemaker.update(ModelApprovalStatus="PendingManualApproval", ApprovalDescription="",
+                     CustomerMetadataPropertiesToRemove=["approved-by", "ticket"])
+    body = invoke(load_event("create", receiver.url()), receiver, sagemaker.services())
+    assert body["Status"] == "FAILED" and body["Reason"].startswith("SageMaker error")
+    assert body["PhysicalResourceId"].startswith("failed-create/") and sagemaker.table.records == {}
+
+
+def test_after_a_conflict_is_reverted_the_new_plan_keeps_time_for_its_own_revert(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    image = {"Containers": [{"Image": "img:old"}]}
+    first = {"ModelApprovalStatus": "Approved", "ApprovalDescription": "CAB-1234 approved by ml-platform",
+             "CustomerMetadataProperties": {"ticket": "CAB-1234", "approved-by": "ml-platform"},
+             "InferenceSpecification": {"Containers": [{"Image": "img:new"}]}}
+    sagemaker.describe(described(InferenceSpecification=image))
+    sagemaker.update(**first)
+    sagemaker.update_error(ARN, "ConflictException", "someone else")  # the 2nd call
+    sagemaker.update(ModelApprovalStatus="PendingManualApproval", ApprovalDescription="",
+                     CustomerMetadataPropertiesToRemove=["approved-by", "ticket"], InferenceSpecification=image)
+    sagemaker.describe(described(InferenceSpecification=image))  # planned again
+    sagemaker.update(**first)
+    sagemaker.update(SourceUri="s3://models/churn/2")
+    body = invoke(two_call_create(receiver), receiver, sagemaker.services())
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    tokens = {gateway.attempt for gateway in sagemaker.gateways}
+    assert len(tokens) == 1 and not sagemaker.gateways[0].budget.reverting

@@ -210,3 +210,37 @@ def test_release_after_any_sequence_of_declared_states_restores_every_prior(
     for call in released.calls:
         state = simulate(state, call)
     assert normal(state) == normal(before)
+
+
+def test_the_record_written_before_the_calls_keeps_the_priors_this_event_releases() -> None:
+    # Until the release is made, the package still holds the declared value: a record
+    # without its prior could never give it back if the revert or the record's restore failed.
+    held = Priors(fields={"ApprovalDescription": "theirs"}, metadata={"ticket": None})
+    planned = update(props({"ticket": "CAB-1"}, ApprovalDescription="mine"), props({"ticket": "CAB-1"}),
+                     live({"ticket": "CAB-1"}, ApprovalDescription="mine"), held)
+    assert [body(c) for c in planned.calls] == [{"ApprovalDescription": "theirs"}]
+    assert planned.recorded == held
+    assert planned.priors == Priors(metadata={"ticket": None})
+
+
+def test_a_card_part_absent_before_is_named_as_left() -> None:
+    before = live(ModelCard={"ModelCardStatus": "Draft"})
+    calls = ({"ModelPackageArn": ARN, "ModelCard": {"ModelCardContent": "{}"}},)
+    _, left = plan_revert(before, calls)
+    assert left == ("ModelCard.ModelCardContent",)
+
+
+def test_a_stage_absent_before_rides_in_the_last_call() -> None:
+    stage = {"Stage": "Staging", "StageStatus": "Approved"}
+    planned = create(props(ModelLifeCycle=stage, SourceUri="s3://new",
+                           InferenceSpecification={"Containers": [{"Image": "b"}]}),
+                     live(SourceUri="s3://old", InferenceSpecification={"Containers": [{"Image": "a"}]}))
+    assert [sorted(body(c)) for c in planned.calls] == [["InferenceSpecification"], ["ModelLifeCycle", "SourceUri"]]
+
+
+def test_a_key_listed_for_removal_is_removed_rather_than_given_its_prior_back() -> None:
+    held = Priors(metadata={"k": "theirs"})
+    old = props({"k": "mine"})
+    new = Properties(PACKAGE, keys_to_remove=("k",))
+    planned = update(old, new, live({"k": "mine"}), held)
+    assert [body(c) for c in planned.calls] == [{"CustomerMetadataPropertiesToRemove": ["k"]}]

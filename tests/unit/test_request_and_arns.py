@@ -136,6 +136,8 @@ def test_credentials_are_cached_per_role_until_shortly_before_they_expire(monkey
     assert roles.for_role(role, "eu-west-1", "s.L", Budget.within(30)) is first
     now[0] += 150  # 250 s left: asked again
     assert roles.for_role(role, "eu-west-1", "s.L", Budget.within(30))["aws_access_key_id"] == "AKIA2"
+    # Another resource using the same role gets its own session (its name in CloudTrail).
+    assert roles.for_role(role, "eu-west-1", "s.Other", Budget.within(30))["aws_access_key_id"] == "AKIA3"
 
 
 def test_sts_refusal_is_a_role_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,3 +146,22 @@ def test_sts_refusal_is_a_role_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RoleError, match="AccessDenied: not trusted") as raised:
         RoleCredentials().for_role(role, "eu-west-1", "s.L", Budget.within(30))
     assert str(raised.value).startswith("Cannot assume role at RoleArn: STS AssumeRole")
+
+
+def test_old_properties_that_cannot_be_parsed_still_name_their_package() -> None:
+    # An Update after an upgrade that checks more strictly: the old properties fail to
+    # parse, but they name another package, so this is still a replacement.
+    changed = event(new=OTHER_ARN)
+    changed["OldResourceProperties"] = {"ModelPackageArn": ARN, "Legacy": "x",
+                                        "CustomerMetadataProperties": {"ticket": "CAB-1"}}
+    assert parse_request(changed, URL).kind == "replacement"
+    rollback = event(old=OTHER_ARN)
+    rollback["OldResourceProperties"] = {"ModelPackageArn": OTHER_ARN, "Legacy": "x",
+                                         "CustomerMetadataProperties": {"ticket": "CAB-1"}}
+    request = parse_request(rollback, URL)
+    assert request.kind == "replacement-rollback"
+    assert request.abandoned is not None and dict(request.abandoned.metadata) == {"ticket": "CAB-1"}
+    # The same package: the rollback of a refused, invalid Update diffs against the restored ones.
+    same = event()
+    same["OldResourceProperties"] = {"ModelPackageArn": ARN, "Legacy": "x"}
+    assert parse_request(same, URL).baseline == parse_request(same, URL).declared
