@@ -54,7 +54,8 @@ class Identity:
     physical_id: str | None
 
     def failure_id(self) -> str:
-        """The PhysicalResourceId of a FAILED response that changed nothing: the one
+        """The PhysicalResourceId of a response that leaves no package to release (a
+        FAILED event that changed nothing, a Delete of such an id): the one
         CloudFormation holds, or, for a Create, an id that is no package ARN, so
         that the Delete that follows changes nothing."""
         return self.physical_id or FAILED_CREATE_PREFIX + (self.request_id or "unknown")
