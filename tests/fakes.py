@@ -42,11 +42,3 @@ class MemoryPriorState:
     def live_records(self) -> dict[RecordKey, Record]:
         """The records of resources not released."""
         return {k: r for k, r in self.records.items() if not r.released}
-
-    def restore(self, key: RecordKey, written: Record, previous: Record | None) -> None:
-        if previous is None:
-            self.remove(key, written)
-        elif previous.released:
-            self.release(key, written)
-        else:
-            self.save(key, previous.priors, written)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import timing
 from .errors import ConcurrentUpdate, ResourceError, RevertIncomplete, TimedOut
 from .plan import Plan, plan, plan_release, plan_revert
-from .prior_state import PriorStateTable, Record, RecordKey
+from .prior_state import PriorStateTable, Record, RecordKey, restore
 from .response import Status, resource_data
 from .sagemaker import SageMakerGateway
 
@@ -39,7 +39,6 @@ class PriorState(Protocol):
     def save(self, key: RecordKey, priors: Any, previous: Record | None) -> Record: ...
     def remove(self, key: RecordKey, previous: Record) -> None: ...
     def release(self, key: RecordKey, previous: Record) -> None: ...
-    def restore(self, key: RecordKey, written: Record, previous: Record | None) -> None: ...
 
 
 GatewayFactory = Callable[["PackageArn", "RoleArn | None", "Budget", "Request"], Gateway]
@@ -199,7 +198,7 @@ def _apply_atomically(
                 ) from error
             if written is not previous and written is not None:
                 try:
-                    table.restore(key, written, previous)
+                    restore(table, key, written, previous)
                 except ResourceError as restore_error:
                     progress.warnings.append(f"the prior-state record was not put back: {restore_error}")
         finally:

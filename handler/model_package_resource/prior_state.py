@@ -108,15 +108,6 @@ class PriorStateTable:
         }
         self._call("PutItem", "put_item", Item=item, **_expecting(previous))
 
-    def restore(self, key: RecordKey, written: Record, previous: Record | None) -> None:
-        """Undo a `save` that wrote `written`: the previous record back, or none."""
-        if previous is None:
-            self.remove(key, written)
-        elif previous.released:
-            self.release(key, written)
-        else:
-            self.save(key, previous.priors, written)
-
     def _call(self, operation: str, method: str, **params: Any) -> dict[str, Any]:
         if not self.table:
             raise PriorStateError(
@@ -148,3 +139,14 @@ def _expecting(previous: Record | None) -> dict[str, Any]:
         "ExpressionAttributeNames": {"#v": "Version"},
         "ExpressionAttributeValues": {":v": {"N": str(previous.version)}},
     }
+
+
+def restore(table: Any, key: RecordKey, written: Record, previous: Record | None) -> None:
+    """Undo a `save` that wrote `written` on any prior-state table (this one or a
+    test's): the previous record back, released if it was, or none."""
+    if previous is None:
+        table.remove(key, written)
+    elif previous.released:
+        table.release(key, written)
+    else:
+        table.save(key, previous.priors, written)
