@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import timing
-from .errors import ConcurrentUpdate, ResourceError, RevertIncomplete, TimedOut
+from .errors import ConcurrentUpdate, ResourceError, RevertIncomplete
 from .plan import Plan, plan, plan_release, plan_revert
 from .prior_state import PriorStateTable, Record, RecordKey, restore
-from .response import Status, resource_data
+from .response import Status, reason_for, resource_data
 from .sagemaker import SageMakerGateway
 
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ def _revert(
             gateway.update(call)
             progress.reverts += 1
         except Exception as error:  # noqa: BLE001 - say what is left, whatever the cause
-            progress.warnings.append(f"revert failed: {_short(error)}")
+            progress.warnings.append(f"revert failed: {reason_for(error)}")
             for remaining in calls[index:]:
                 left += _changes_named(remaining)
             break
@@ -287,7 +287,7 @@ def _release_abandoned(request: Request, budget: Budget, services: Services, pro
             progress.warnings += planned.warnings
         table.remove(key, record)
     except Exception as error:  # noqa: BLE001 - a rollback must not fail on the other package
-        progress.warnings.append(f"{abandoned.package.arn} not released: {_short(error)}")
+        progress.warnings.append(f"{abandoned.package.arn} not released: {reason_for(error)}")
 
 
 def _replanning(work: Callable[[], dict[str, str]]) -> dict[str, str]:
@@ -300,15 +300,11 @@ def _replanning(work: Callable[[], dict[str, str]]) -> dict[str, str]:
     return work()
 
 
-def _short(error: BaseException) -> str:
-    return str(error) if isinstance(error, ResourceError) else f"Internal error: {type(error).__name__}"
-
-
 def _cause(error: BaseException) -> str:
     """The error without its path, which the enclosing error names already."""
     if isinstance(error, ResourceError):
         return f"{error.cause}: {error.detail}"
-    return _short(error)
+    return reason_for(error)
 
 
 def default_services(
@@ -340,4 +336,4 @@ def default_services(
     return Services(sagemaker=sagemaker, prior_state=PriorStateTable)
 
 
-__all__ = ["Outcome", "Services", "TimedOut", "default_services", "run"]
+__all__ = ["Outcome", "Services", "default_services", "run"]

@@ -304,7 +304,7 @@ def _metadata_of(live: Mapping[str, Any]) -> dict[str, str]:
 def _calls(arn: str, changes: _Changes, live: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
     first: dict[str, Any] = {}
     second: dict[str, Any] = {}
-    to_set = {k: v for k, v in changes.metadata.items()}
+    to_set = dict(changes.metadata)
     to_remove = sorted(k for k in set(changes.remove) if k not in to_set)
     if to_set:
         first["CustomerMetadataProperties"] = to_set
