@@ -2,7 +2,8 @@
 UpdateModelPackage and DescribeModelPackage. Shared by the integration tests and
 the local registry; no fork of moto, only these corrections.
 
-moto 5.2.5's update_model_package, compared with SageMaker's:
+SageMaker's rules themselves are the handler's (model_package_resource/rules.py),
+applied at their strictest. moto 5.2.5's update_model_package, compared with SageMaker's:
 - replaces CustomerMetadataProperties instead of merging into it;
 - erases the approval status, approval description and additional inference
   specifications that a call omits;
@@ -28,8 +29,6 @@ from collections.abc import Mapping
 from typing import Any
 
 _GROUP_OF = re.compile(r"(arn:[a-z-]+:sagemaker:[a-z0-9-]+:\d{12}):model-package(?:-group)?/([^/]+)(?:/.*)?")
-MAX_METADATA_KEYS = 50
-MAX_SPECIFICATIONS = 15
 # Fields that moto's model package object does not keep, kept here per ARN.
 EXTRA_FIELDS = (
     "InferenceSpecification",
@@ -40,57 +39,13 @@ EXTRA_FIELDS = (
 )
 
 
-class SageMakerRefusal(Exception):
-    """What SageMaker answers with a ValidationException or ConflictException."""
-
-    def __init__(self, message: str, code: str = "ValidationException") -> None:
-        super().__init__(message)
-        self.code = code
-
-
 def apply_update(package: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
-    """SageMaker's UpdateModelPackage on a DescribeModelPackage-shaped dict: the
-    package as the call leaves it, or SageMakerRefusal. Pure."""
-    result = copy.deepcopy(dict(package))
-    to_set = request.get("CustomerMetadataProperties")
-    to_remove = request.get("CustomerMetadataPropertiesToRemove") or []
-    if to_set is not None and not to_set:
-        raise SageMakerRefusal("CustomerMetadataProperties must have at least 1 entry")
-    if both := sorted(set(to_set or {}) & set(to_remove)):
-        raise SageMakerRefusal(f"keys both added and removed: {both}")
-    if "SourceUri" in request and "InferenceSpecification" in request:
-        raise SageMakerRefusal("SourceUri cannot be updated with InferenceSpecification")
-    card = request.get("ModelCard")
-    if card is not None:
-        if "ModelCardContent" in card and "ModelCardStatus" in card:
-            raise SageMakerRefusal("ModelCardStatus cannot be updated with ModelCardContent")
-        live_card = result.get("ModelCard") or {}
-        if "ModelCardContent" in card and live_card.get("ModelCardStatus") == "Archived":
-            raise SageMakerRefusal("Model Card is in Archived state")
-        result["ModelCard"] = {**live_card, **card}
-    metadata = dict(result.get("CustomerMetadataProperties") or {})
-    metadata.update(to_set or {})
-    for key in to_remove:
-        metadata.pop(key, None)
-    if len(metadata) > MAX_METADATA_KEYS:
-        raise SageMakerRefusal(f"a package holds at most {MAX_METADATA_KEYS} metadata keys")
-    if metadata or "CustomerMetadataProperties" in result:
-        result["CustomerMetadataProperties"] = metadata
-    specs = list(result.get("AdditionalInferenceSpecifications") or [])
-    names = {s["Name"] for s in specs}
-    for spec in request.get("AdditionalInferenceSpecificationsToAdd") or []:
-        if spec["Name"] in names:
-            raise SageMakerRefusal(f"additional inference specification {spec['Name']} already exists")
-        names.add(spec["Name"])
-        specs.append(spec)
-    if len(specs) > MAX_SPECIFICATIONS:
-        raise SageMakerRefusal(f"a package holds at most {MAX_SPECIFICATIONS} additional specifications")
-    if specs:
-        result["AdditionalInferenceSpecifications"] = specs
-    for name in ("ModelApprovalStatus", "ApprovalDescription", *EXTRA_FIELDS):
-        if name in request and name != "ModelCard":
-            result[name] = request[name]
-    return result
+    """SageMaker's UpdateModelPackage on a DescribeModelPackage-shaped dict, as the
+    handler's own statement of SageMaker's rules (rules.py) says, at its strictest:
+    what SageMaker's documentation leaves open is refused. Raises rules.Refusal."""
+    from model_package_resource import rules
+
+    return rules.apply(package, request, strict=True)
 
 
 class _State:
@@ -180,6 +135,8 @@ def install() -> None:
     def update_model_package(self: Any) -> Any:
         from moto.core.responses import ActionResult
 
+        from model_package_resource import rules
+
         request = json.loads(self.body or "{}")
         with STATE.lock:
             STATE.update_calls += 1
@@ -192,12 +149,15 @@ def install() -> None:
         token = request.pop("ClientToken", None)
         fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
         with STATE.lock:
-            if token is not None and STATE.tokens.get(token) == fingerprint:
-                return ActionResult({"ModelPackageArn": package.arn})  # idempotent replay
+            seen = STATE.tokens.get(token) if token is not None else None
+        if seen == fingerprint:
+            return ActionResult({"ModelPackageArn": package.arn})  # idempotent replay
+        if seen is not None:  # rules.CLIENT_TOKEN_REUSE, at its strictest
+            raise ValidationError("ClientToken was already used with different parameters")
         live = package.gen_response_object()
         try:
             updated = apply_update(live, request)
-        except SageMakerRefusal as refusal:
+        except rules.Refusal as refusal:
             if refusal.code == "ConflictException":
                 raise ConflictException(str(refusal)) from refusal
             raise ValidationError(str(refusal)) from refusal

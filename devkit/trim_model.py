@@ -22,7 +22,7 @@ from typing import Any
 # The operations the function calls, per service.
 OPERATIONS = {
     "sagemaker": ("DescribeModelPackage", "UpdateModelPackage"),
-    "dynamodb": ("GetItem", "PutItem", "DeleteItem"),
+    "dynamodb": ("BatchGetItem", "GetItem", "PutItem", "DeleteItem"),
     "sts": ("AssumeRole",),
 }
 DATA_DIR = Path(__file__).resolve().parent.parent / "handler" / "model_package_resource" / "botocore_data"

@@ -93,28 +93,30 @@ def _within_time(request: Request, respond_by: float, services: Services) -> Out
                 error=TimedOut(f"the event arrived after its ServiceTimeout ({timeout} s)", "ServiceTimeout"),
             )
     window = max(ends - time.monotonic(), 0.0)
-    budget = timing.Budget.within(max(window - timing.HANDOVER_GRACE, 0.0))
-    return _in_worker(request, budget, window, services)
+    deadline = timing.Deadline.within(max(window - timing.HANDOVER_GRACE, 0.0))
+    return _in_worker(request, deadline, window, services)
 
 
-def _in_worker(request: Request, budget: timing.Budget, window: float, services: Services) -> Outcome:
+def _in_worker(request: Request, deadline: timing.Deadline, window: float, services: Services) -> Outcome:
     """Run the work in a worker thread and wait for it until the window ends (a
-    little after the work's own budget): a call that hangs cannot keep the response
+    little after the work's own deadline): a call that hangs cannot keep the response
     from going out in time. The worker hands its outcome over whole; past the window
     it is cancelled (it makes no further call) and the event is answered FAILED,
-    saying whether the package may have been changed."""
+    saying whether the package may have been changed (its record's intent says what
+    the next event on the package settles)."""
     handed: list[Outcome] = []
-    worker = threading.Thread(target=lambda: handed.append(run(request, budget, services)), daemon=True)
+    changed = threading.Event()
+    worker = threading.Thread(target=lambda: handed.append(run(request, deadline, services, changed)), daemon=True)
     worker.start()
     worker.join(window)
     if handed:
         return handed[0]
-    budget.cancelled.set()
+    deadline.cancelled.set()
     if handed:  # handed over just now
         return handed[0]
     physical = request.identity.failure_id()
     detail = "the work did not end before the response was due; it makes no further call"
-    if budget.changed.is_set() and request.package is not None:
+    if changed.is_set() and request.package is not None:
         detail += "; the package may be left changed"
         if request.request_type == "Create":
             physical = request.package.arn  # so that CloudFormation's Delete releases it
@@ -146,6 +148,7 @@ def _answer(identity: Identity, url: str, outcome: Outcome, deadline_at: float) 
             "calls": len(outcome.calls),
             "reverts": outcome.reverts,
             "releases": outcome.releases,
+            "left": outcome.left,
         },
     )
     return {

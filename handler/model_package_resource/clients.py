@@ -1,8 +1,8 @@
 """botocore clients, made on first use and cached per service, region, credentials
 and timeouts (a warm Lambda reuses them); never at import time.
 
-Each call carries its invocation's `Budget`: the caller passes it as the private
-parameter BUDGET, which the `provide-client-params` hook moves into the call's
+Each call carries its invocation's `Deadline`: the caller passes it as the private
+parameter DEADLINE, which the `provide-client-params` hook moves into the call's
 request context, and the `request-created` hook (run before every attempt,
 botocore's retries included) checks it. So no attempt starts that could still run
 when the response must go, even in a worker thread whose invocation was answered
@@ -19,9 +19,9 @@ from . import timing
 from .shapes import session
 
 if TYPE_CHECKING:
-    from .timing import Budget
+    from .timing import Deadline
 
-BUDGET = "__budget"
+DEADLINE = "__deadline"
 # Environment settings that decide where a client calls and as whom: part of the
 # cache key, so a process whose settings change (a local registry restarted on
 # another port) never reuses a stale client.
@@ -36,11 +36,11 @@ SETTINGS = (
 
 
 def client(
-    service: str, region: str, budget: Budget, credentials: Mapping[str, str] | None = None
+    service: str, region: str, deadline: Deadline, credentials: Mapping[str, str] | None = None
 ) -> Any:
     settings = tuple(os.environ.get(name) for name in SETTINGS)
     frozen = tuple(sorted((credentials or {}).items()))
-    return _client(service, region, settings, frozen, budget.connect_timeout, budget.read_timeout)
+    return _client(service, region, settings, frozen, deadline.connect_timeout, deadline.read_timeout)
 
 
 @functools.lru_cache(maxsize=32)
@@ -69,13 +69,13 @@ def _client(
         aws_secret_access_key=keys.get("aws_secret_access_key"),
         aws_session_token=keys.get("aws_session_token"),
     )
-    return watch_budget(made)
+    return watch_deadline(made)
 
 
-def watch_budget(made: Any) -> Any:
-    """Let `made` carry each call's BUDGET and check it before every attempt."""
-    made.meta.events.register("provide-client-params", _carry_budget)
-    made.meta.events.register("request-created", _check_budget)
+def watch_deadline(made: Any) -> Any:
+    """Let `made` carry each call's DEADLINE and check it before every attempt."""
+    made.meta.events.register("provide-client-params", _carry_deadline)
+    made.meta.events.register("request-created", _check_deadline)
     return made
 
 
@@ -84,13 +84,13 @@ def clear() -> None:
     _client.cache_clear()
 
 
-def _carry_budget(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-    budget = params.pop(BUDGET, None)
-    if budget is not None:
-        context[BUDGET] = budget
+def _carry_deadline(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    deadline = params.pop(DEADLINE, None)
+    if deadline is not None:
+        context[DEADLINE] = deadline
 
 
-def _check_budget(request: Any, operation_name: str, **_: Any) -> None:
-    budget = request.context.get(BUDGET)
-    if budget is not None:
-        budget.check(operation_name, int(request.context.get("retries", {}).get("attempt", 1)))
+def _check_deadline(request: Any, operation_name: str, **_: Any) -> None:
+    deadline = request.context.get(DEADLINE)
+    if deadline is not None:
+        deadline.check(operation_name, int(request.context.get("retries", {}).get("attempt", 1)))

@@ -9,14 +9,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from . import clients, timing
-from .errors import RoleError, TimedOut
+from .errors import RoleError, TimedOut, aws_error
 
 if TYPE_CHECKING:
     from .arns import RoleArn
-    from .timing import Budget
+    from .timing import Deadline
 
 SESSION_NAME_MAX = 64
 _INVALID = re.compile(r"[^\w+=,.@-]")
@@ -38,27 +36,24 @@ class RoleCredentials:
     _cache: dict[tuple[str, str], tuple[Mapping[str, str], float]] = field(default_factory=dict)
 
     def for_role(
-        self, role: RoleArn, region: str, name: str, budget: Budget, make_client: Callable[..., Any] | None = None
+        self, role: RoleArn, region: str, name: str, deadline: Deadline, make_client: Callable[..., Any] | None = None
     ) -> Mapping[str, str]:
         cached = self._cache.get((role.arn, name))
         if cached is not None and cached[1] - timing.CREDENTIALS_REFRESH_MARGIN > self.clock():
             return cached[0]
         try:
-            sts = (make_client or clients.client)("sts", region, budget)
+            sts = (make_client or clients.client)("sts", region, deadline)
             response = sts.assume_role(
                 RoleArn=role.arn,
                 RoleSessionName=name,
                 DurationSeconds=timing.ROLE_SESSION_SECONDS,
-                **{clients.BUDGET: budget},
+                **{clients.DEADLINE: deadline},
             )
-        except ClientError as error:
-            info = error.response.get("Error", {})
-            detail = f"STS AssumeRole: {info.get('Code', 'Error')}: {info.get('Message', '')}"
-            raise RoleError(detail, "RoleArn") from error
         except Exception as error:
             if isinstance(error, (RoleError, TimedOut)):
                 raise
-            raise RoleError(f"STS AssumeRole: {type(error).__name__}", "RoleArn") from error
+            code, message, _ = aws_error(error)
+            raise RoleError(f"STS AssumeRole: {code}{': ' + message if message else ''}", "RoleArn") from error
         found = response["Credentials"]
         credentials = {
             "aws_access_key_id": found["AccessKeyId"],

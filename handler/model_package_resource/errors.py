@@ -82,3 +82,39 @@ class RevertIncomplete(ResourceError):
     """A failed event whose revert could not give everything back."""
 
     cause = "Failed and not fully reverted"
+
+
+class OwnershipConflict(ResourceError):
+    """Another resource manages the item with a different declared value."""
+
+    cause = "Ownership conflict"
+
+
+class RuleRefusal(ResourceError):
+    """A declared change that SageMaker's rules (rules.py) refuse, before any call."""
+
+    cause = "Refused by SageMaker's rules"
+
+
+class Refused(SageMakerError):
+    """SageMaker refused a call (a ValidationException): a release so refused is left."""
+
+
+class RecordChanged(PriorStateError):
+    """A conditional write to the record lost: another event wrote it first. Carries
+    what the table holds now (the record, or None when there is none)."""
+
+    def __init__(self, detail: str, current: object, path: str | None = None) -> None:
+        super().__init__(detail, path)
+        self.current = current
+
+
+def aws_error(error: BaseException) -> tuple[str, str, int | None]:
+    """(code, message, HTTP status) of an error from botocore: a service's answer
+    (ClientError), or a transport error (no answer: its class name, no status)."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+        info = response["Error"]
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return str(info.get("Code") or "Error"), str(info.get("Message") or ""), int(status) if status else None
+    return type(error).__name__, "", None

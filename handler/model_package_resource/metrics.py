@@ -23,6 +23,10 @@ def emit(request_type: str, outcome: Outcome) -> None:
     metrics.add_metric("SageMakerCalls", MetricUnit.Count, len(outcome.calls) + outcome.reverts)
     metrics.add_metric("Reverts", MetricUnit.Count, outcome.reverts)
     metrics.add_metric("Releases", MetricUnit.Count, outcome.releases)
+    # Releases SageMaker refused (left on the package, marked in the record), and
+    # releases that found no record of the resource (nothing given back).
+    metrics.add_metric("LeftUnreleased", MetricUnit.Count, outcome.left)
+    metrics.add_metric("UnrecordedReleases", MetricUnit.Count, outcome.unrecorded)
     metrics.add_metadata("RequestType", request_type or "unknown")
     metrics.add_metadata("Outcome", outcome.status)
     metrics.flush_metrics()

@@ -1,271 +1,363 @@
-"""The planner: (request, live package, priors) -> the plan of an event, and a
+"""The planner: (request, live package, ownership) -> the plan of an event, and a
 failed event's revert. Pure: no AWS, no clock, no logging.
 
-Ownership comes from the declared properties (and the priors: a key the resource
-changed before is its own); the live state (a DescribeModelPackage response)
-decides what still needs sending. Each concern plans its own fields (metadata,
-inference specifications, compared fields, model card); `_calls` merges them into
-the fewest UpdateModelPackage calls that SageMaker accepts, in an order that works,
-with AdditionalInferenceSpecificationsToAdd (which cannot be undone) in the last."""
+Ownership (ownership.py) decides what the resource may change and what it gives
+back: declaring an item joins its managers on an equal value; starting to manage
+it, or changing the value declared, against another resource's different value is
+a conflict naming that resource (OverwriteExistingMetadata takes a metadata key
+over); an item the resource stops declaring gets the value of the remaining
+manager that set it most recently, or its prior when none remains, while the live
+value is still the one the leaver declared. The live state (a DescribeModelPackage
+response) decides what still needs sending.
+
+Each change is packed into the fewest UpdateModelPackage calls that SageMaker's
+rules (rules.py) accept, in order: ModelApprovalStatus, AdditionalInferenceSpecificationsToAdd
+and a lifecycle stage absent before ride in the last call, so that a refused earlier
+call never needs them undone."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .errors import MetadataConflict, SpecificationConflict
-from .priors import Priors
+from . import rules
+from .errors import MetadataConflict, OwnershipConflict, RuleRefusal, SpecificationConflict
+from .ownership import (
+    APPROVAL,
+    Entry,
+    Item,
+    Left,
+    Ownership,
+    ResourceInfo,
+    holds,
+    item_name,
+    item_path,
+    live_value,
+    resource_name,
+)
 from .properties import FIELDS, Properties
 from .request import Request
 from .shapes import member, project, same, same_card_content
 
-MAX_SPECIFICATIONS = 15
 SPECS = "AdditionalInferenceSpecificationsToAdd"
-# Fields SageMaker cannot unset: given back as an empty string when they were absent.
+# Fields that SageMaker cannot unset but takes empty: given back as "" when they were absent.
 EMPTIABLE = ("ApprovalDescription", "SourceUri")
+METADATA, REMOVE = "CustomerMetadataProperties", "CustomerMetadataPropertiesToRemove"
+# The order of a request's parameters (the audit log reads well, tests compare alike).
+ORDER = ("ModelPackageArn", METADATA, REMOVE, *FIELDS, SPECS)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of a call: the part of a request it sends, for which item."""
+
+    item: Item | None  # None: not an item (a specification added, a key listed for removal)
+    request: Mapping[str, Any]
+    # A release: what the record keeps, marked left, if SageMaker refuses it.
+    release: Left | None = None
+    last: bool = False  # rides in the last call of the event
+    chain: str | None = None  # changes of one chain keep their order (a model card's parts)
+
+
+@dataclass(frozen=True)
+class Call:
+    request: Mapping[str, Any]  # the UpdateModelPackage request, ModelPackageArn included
+    changes: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True)
 class Plan:
-    calls: tuple[Mapping[str, Any], ...] = ()
+    calls: tuple[Call, ...] = ()
+    # The package's ownership once every call landed.
+    intent: Ownership = field(default_factory=Ownership)
+    # The live value of each item a call changes, once it landed (settling an intent).
+    expect: Mapping[Item, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
-    # The priors to hold once the event succeeds; None: the record is marked released.
-    priors: Priors | None = None
-    # What the record holds while the event's calls are made: every prior, old and new
-    # (those this event releases included), written before the first call.
-    recorded: Priors | None = None
-    # Whether the stored priors change at all (written before, or after the release).
-    record_changes: bool = False
-    releases: int = 0
+    releases: int = 0  # items given back (left ones included)
+    left: tuple[str, ...] = ()  # releases SageMaker's rules refuse: left, and recorded so
+
+
+def plan(request: Request, live: Mapping[str, Any], ownership: Ownership, now: float = 0.0) -> Plan:
+    """The one entry point: what this event sends to the package it acts on. A
+    Create starts its resource afresh (a redelivery, same RequestId, continues it);
+    a release (Delete) gives back everything the resource manages. `now` (epoch
+    seconds) dates a released resource."""
+    declared = request.declared
+    if declared is None:
+        return Plan(intent=ownership)
+    resource = request.identity.resource
+    info = ownership.resources.get(resource)
+    if request.kind == "create" and (info is None or info.created != request.identity.request_id):
+        ownership = ownership.forget(resource)
+        info = ResourceInfo(created=request.identity.request_id)
+    builder = _Builder(resource, live, ownership, declared.overwrite_existing_metadata)
+    wanted = {} if request.kind == "release" else _declared_items(declared)
+    _pending_approval(builder, wanted, request)
+    builder.remove_listed(declared, request.baseline, request.kind == "release")
+    builder.declare_all(wanted)
+    for item in sorted(ownership.managed_by(resource)):
+        if item not in wanted and item not in builder.kept:
+            builder.leave(item)
+    if request.kind != "release":
+        builder.specifications(declared, request.baseline)
+    calls, refused = pack(declared.package.arn, builder.changes, live)
+    error = declared_refusal(refused)
+    if error is not None:
+        raise error  # before any call
+    intent = builder.ownership_after(refused)
+    gone = request.kind == "release"
+    resource_info = replace(info or ResourceInfo(), role=declared.role.arn if declared.role else None)
+    intent = intent.with_resource(resource, replace(resource_info, gone_at=now if gone else None))
+    return Plan(
+        calls=calls,
+        intent=intent,
+        expect={item: value for item, value in builder.expect.items() if item not in {c.item for c, _ in refused}},
+        warnings=(*builder.warnings, *(_left_warning(change, why) for change, why in refused)),
+        releases=builder.releases,
+        left=tuple(item_name(change.item) for change, _ in refused if change.item is not None),
+    )
+
+
+def _declared_items(declared: Properties) -> dict[Item, Any]:
+    items: dict[Item, Any] = {("field", name): declared.fields[name] for name in FIELDS if name in declared.fields}
+    items.update({("metadata", key): value for key, value in declared.metadata.items()})
+    return items
+
+
+def _pending_approval(builder: _Builder, wanted: dict[Item, Any], request: Request) -> None:
+    """PendingManualApproval declared for a package already decided: SageMaker has no
+    way back (rules.APPROVAL_TRANSITIONS). A resource that decided it before gives its
+    approval back instead (a rollback, or a stack that withdraws it); one whose
+    declaration did not change leaves it, with a warning; any other is refused."""
+    current = builder.live.get("ModelApprovalStatus")
+    if wanted.get(APPROVAL) != rules.PENDING or current in (None, rules.PENDING):
+        return
+    mine = builder.ownership.entry(APPROVAL).manager(builder.resource)
+    before = request.baseline.fields.get("ModelApprovalStatus") if request.baseline else None
+    del wanted[APPROVAL]
+    if mine is not None and mine.value != rules.PENDING:
+        return  # left below: given back as the ownership rules say
+    if mine is not None or before == rules.PENDING:
+        builder.kept.add(APPROVAL)
+        builder.warnings.append(
+            f"ModelApprovalStatus is declared {rules.PENDING} but the package is {current}, and SageMaker has "
+            "no way back; left as it is"
+        )
+        return
+    raise RuleRefusal(
+        f"the package is already {current}, and SageMaker has no way back to {rules.PENDING} "
+        f"(declare {rules.REJECTED} to withdraw an approval)",
+        "ModelApprovalStatus",
+    )
 
 
 @dataclass
-class _Changes:
-    """What the concerns plan for one package, before it is cut into calls."""
+class _Builder:
+    """The changes of one plan, and the ownership they leave, item by item."""
 
-    fields: dict[str, Any] = field(default_factory=dict)
-    card: list[dict[str, Any]] = field(default_factory=list)  # model card changes, in order
-    metadata: dict[str, str] = field(default_factory=dict)
-    remove: list[str] = field(default_factory=list)
-    specs: list[Mapping[str, Any]] = field(default_factory=list)
+    resource: str
+    live: Mapping[str, Any]
+    ownership: Ownership
+    overwrite: bool
+    changes: list[Change] = field(default_factory=list)
+    entries: dict[Item, Entry] = field(default_factory=dict)
+    expect: dict[Item, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    new_field_priors: dict[str, Any] = field(default_factory=dict)
-    new_key_priors: dict[str, str | None] = field(default_factory=dict)
-    released_fields: set[str] = field(default_factory=set)
-    released_keys: set[str] = field(default_factory=set)
+    kept: set[Item] = field(default_factory=set)  # declared, but neither set nor left
+    releases: int = 0
 
-
-def plan(request: Request, live: Mapping[str, Any], priors: Priors | None) -> Plan:
-    """The one entry point: what this event sends to the package it acts on."""
-    declared = request.declared
-    if declared is None:
-        return Plan()
-    if request.kind == "release":
-        return plan_release(declared, live, priors, removing_record=True)
-    baseline = request.baseline
-    if priors is None and baseline is not None:
-        # Made before the table existed: the stateless rule, as priors (a managed
-        # key still holding its declared value was absent before).
-        priors = Priors(metadata={k: None for k in baseline.metadata})
-    held = priors or Priors()
-    changes = _Changes()
-    # Past the stateless seeding above, only a resource with no baseline (a Create, a
-    # replacement) has no priors: it has nothing to release either.
-    _metadata(changes, declared, baseline, live, held, stateless=False)
-    _specifications(changes, declared, baseline, live)
-    _fields(changes, declared, baseline, live, held)
-    recorded = held.with_changes(changes.new_field_priors, changes.new_key_priors)
-    after = recorded.with_changes(
-        released_fields=frozenset(changes.released_fields), released_keys=frozenset(changes.released_keys)
-    )
-    return Plan(
-        calls=_calls(declared.package.arn, changes, live),
-        warnings=tuple(changes.warnings),
-        priors=after,
-        recorded=recorded,
-        record_changes=priors is None or after != priors,
-        releases=len(changes.released_fields) + len(changes.released_keys),
-    )
-
-
-def plan_release(
-    declared: Properties, live: Mapping[str, Any], priors: Priors | None, *, removing_record: bool
-) -> Plan:
-    """Give back every field and key that `declared` holds (Delete, the release of
-    an abandoned package). `removing_record`: the record is marked released after."""
-    changes = _Changes()
-    held = priors or Priors()
-    stateless = priors is None
-    for key, value in sorted(declared.metadata.items()):
-        _release_key(changes, key, value, _metadata_of(live), held, stateless)
-    for name, value in declared.fields.items():
-        _release_field(changes, name, value, live, held, stateless)
-    return Plan(
-        calls=_calls(declared.package.arn, changes, live),
-        warnings=tuple(changes.warnings),
-        priors=None if removing_record else held,
-        record_changes=priors is not None,
-        releases=len(changes.released_fields) + len(changes.released_keys),
-    )
-
-
-# --- metadata -------------------------------------------------------------------
-
-
-def _metadata(
-    changes: _Changes,
-    declared: Properties,
-    baseline: Properties | None,
-    live: Mapping[str, Any],
-    priors: Priors,
-    *,
-    stateless: bool,
-) -> None:
-    live_metadata = _metadata_of(live)
-    managed_before = dict(baseline.metadata) if baseline else {}
-    if not declared.overwrite_existing_metadata:
-        conflicts = sorted(
-            k
-            for k, v in declared.metadata.items()
-            if k not in managed_before and k not in priors.metadata and k in live_metadata and live_metadata[k] != v
-        )
-        if conflicts:
+    def declare_all(self, wanted: Mapping[Item, Any]) -> None:
+        held_by_others = []
+        for item, value in wanted.items():
+            if self._held_by_someone_else(item, value):
+                held_by_others.append(item[1])
+        if held_by_others and not self.overwrite:
             raise MetadataConflict(
-                f"keys already hold other values on the package: {', '.join(conflicts)} "
+                f"keys already hold other values on the package: {', '.join(sorted(held_by_others))} "
                 '(set OverwriteExistingMetadata to "true" to take them over)',
-                "CustomerMetadataProperties",
+                METADATA,
             )
-    for key, value in declared.metadata.items():
-        if live_metadata.get(key) != value:
-            changes.metadata[key] = value
-            if key not in priors.metadata:
-                changes.new_key_priors[key] = live_metadata.get(key)
-    for key, value in sorted(managed_before.items()):
-        if key not in declared.metadata:
-            _release_key(changes, key, value, live_metadata, priors, stateless)
-    if baseline is None or sorted(baseline.keys_to_remove) != sorted(declared.keys_to_remove):
-        changes.remove += [
-            k for k in declared.keys_to_remove if k in live_metadata and k not in changes.remove
-        ]
-    for key in declared.keys_to_remove:
-        # Listed for removal: that wins over giving a released key its prior back.
-        if changes.metadata.pop(key, None) is not None and key in live_metadata and key not in changes.remove:
-            changes.remove.append(key)
+        for item, value in wanted.items():
+            self.declare(item, value)
 
+    def _held_by_someone_else(self, item: Item, value: Any) -> bool:
+        """A metadata key that holds another value, set by no manager (the pipeline,
+        a person), which this resource starts to manage or changes its value of."""
+        if item[0] != "metadata":
+            return False
+        entry = self.ownership.entry(item)
+        mine = entry.manager(self.resource)
+        current = live_value(self.live, item)
+        if current is None or current == value or (mine is not None and mine.value == value):
+            return False
+        return not any(manager.value == current for manager in entry.managers)
 
-def _release_key(
-    changes: _Changes, key: str, value: str, live: Mapping[str, str], priors: Priors, stateless: bool
-) -> None:
-    if not stateless and key not in priors.metadata:
-        return  # never changed by the resource: no prior, left as it is
-    changes.released_keys.add(key)
-    prior = None if stateless else priors.metadata[key]
-    current = live.get(key)
-    if current == prior:
-        return  # already what it was
-    if current != value:
-        if current is not None:
-            changes.warnings.append(f"metadata key {key} was changed since it was declared; left on the package")
-        return
-    if prior is None:
-        changes.remove.append(key)
-    else:
-        changes.metadata[key] = prior
-
-
-# --- inference specifications ---------------------------------------------------
-
-
-def _specifications(
-    changes: _Changes, declared: Properties, baseline: Properties | None, live: Mapping[str, Any]
-) -> None:
-    on_package = {s.get("Name"): s for s in live.get("AdditionalInferenceSpecifications") or []}
-    for i, spec in enumerate(declared.specifications):
-        existing = on_package.get(spec["Name"])
-        if existing is None:
-            changes.specs.append(spec)
-        elif not same(spec, project(existing, _specification_shape())):
-            raise SpecificationConflict(
-                f"{spec['Name']} is already on the package with other content; "
-                "specifications are append-only, so give the changed one a new Name",
-                f"{SPECS}[{i}]",
-            )
-    if len(on_package) + len(changes.specs) > MAX_SPECIFICATIONS:
-        raise SpecificationConflict(
-            f"the package would hold {len(on_package) + len(changes.specs)} additional inference "
-            f"specifications; SageMaker allows {MAX_SPECIFICATIONS}",
-            SPECS,
-        )
-    declared_names = {s["Name"] for s in declared.specifications}
-    for spec in baseline.specifications if baseline else ():
-        if spec["Name"] not in declared_names and spec["Name"] in on_package:
-            changes.warnings.append(
-                f"AdditionalInferenceSpecification {spec['Name']} was dropped from the properties; "
-                "it stays on the package (SageMaker cannot remove one)"
-            )
-
-
-# --- compared fields and the model card ----------------------------------------
-
-
-def _fields(
-    changes: _Changes, declared: Properties, baseline: Properties | None, live: Mapping[str, Any], priors: Priors
-) -> None:
-    for name, value in declared.fields.items():
-        current = _live_field(live, name)
-        if name == "ModelCard":
-            card = _card_changes(value, current)
-            if card:
-                changes.card = card
-        elif not same(value, current):
-            changes.fields[name] = value
+    def declare(self, item: Item, value: Any) -> None:
+        entry = self.ownership.entry(item)
+        mine = entry.manager(self.resource)
+        current = live_value(self.live, item)
+        if mine is not None and _same_value(item, mine.value, value):
+            setter = entry.setter
+            if setter is None or setter.resource != self.resource or holds(item, value, current):
+                return  # held as declared, or by a later setter
+            updated = entry  # changed out of band since: set back
         else:
-            continue
-        if name not in priors.fields:
-            changes.new_field_priors[name] = current
-    for name, value in (baseline.fields.items() if baseline else ()):
-        if name not in declared.fields:
-            _release_field(changes, name, value, live, priors, stateless=False)
+            others = [
+                m for m in entry.managers if m.resource != self.resource and not _same_value(item, m.value, value)
+            ]
+            if others and not (item[0] == "metadata" and self.overwrite):
+                hint = ' (set OverwriteExistingMetadata to "true" to take it over)' if item[0] == "metadata" else ""
+                error = MetadataConflict if item[0] == "metadata" else OwnershipConflict
+                holder = resource_name(others[-1].resource)
+                raise error(f"managed by {holder} with another value{hint}", item_path(item))
+            updated = entry.declared_by(self.resource, value)
+        if not holds(item, value, current):
+            if not updated.has_prior:
+                updated = replace(updated, prior=current)
+            self._set(item, value, current)
+        self.entries[item] = updated
+
+    def _set(self, item: Item, value: Any, current: Any) -> None:
+        self.changes += _changes(item, value, current)
+        self.expect[item] = value
+
+    def leave(self, item: Item) -> None:
+        """The resource stops declaring `item`: it leaves the managers, and the item
+        gets the value of the remaining setter, or its prior, while the live value
+        is still the one this resource declared."""
+        entry = self.ownership.entry(item)
+        mine = entry.manager(self.resource)
+        assert mine is not None  # noqa: S101 - called for managed items only
+        rest = entry.without(self.resource)
+        self.entries[item] = rest if rest.managers else Entry(left=entry.left)
+        current = live_value(self.live, item)
+        setter = rest.setter
+        if not holds(item, mine.value, current):
+            if setter is None or not holds(item, setter.value, current):
+                self.warnings.append(f"{item_name(item)} was changed since it was declared; left on the package")
+            return
+        if setter is not None:
+            target = setter.value
+        elif entry.has_prior:
+            target = entry.prior
+        else:
+            return  # never changed by a resource: left as it is
+        self.releases += 1
+        if item == APPROVAL:
+            target = rules.released_approval(target, current)
+        if holds(item, target, current):
+            return
+        restored = _restoring(item, target)
+        if restored is _UNSETTABLE:
+            self.warnings.append(
+                f"{item_name(item)} was absent before and SageMaker cannot unset it; left on the package"
+            )
+            return
+        left = Left(self.resource, mine.value, target)
+        self.changes += [replace(change, release=left) for change in _changes(item, restored, current)]
+        self.expect[item] = restored
+        if item == ("field", "ModelCard"):
+            absent = [part for part in (current or {}) if part not in (target or {})]
+            if absent:
+                self.warnings.append(f"ModelCard.{', ModelCard.'.join(absent)} absent before; left on the package")
+
+    def remove_listed(self, declared: Properties, baseline: Properties | None, releasing: bool) -> None:
+        """CustomerMetadataPropertiesToRemove, on a Create and when the list changes:
+        keys no other resource manages (removing one wins over giving it back)."""
+        if releasing or (baseline is not None and sorted(baseline.keys_to_remove) == sorted(declared.keys_to_remove)):
+            return
+        live_metadata = self.live.get("CustomerMetadataProperties") or {}
+        for key in declared.keys_to_remove:
+            item: Item = ("metadata", key)
+            entry = self.ownership.entry(item)
+            others = [m for m in entry.managers if m.resource != self.resource]
+            if others:
+                raise MetadataConflict(
+                    f"{key} is listed for removal but managed by {resource_name(others[-1].resource)}", REMOVE
+                )
+            if entry.manager(self.resource) is not None:
+                self.entries[item] = Entry(left=entry.left)
+                self.kept.add(item)
+            if key in live_metadata:
+                self.changes.append(Change(None, {REMOVE: [key]}))
+
+    def specifications(self, declared: Properties, baseline: Properties | None) -> None:
+        on_package = {s.get("Name"): s for s in self.live.get("AdditionalInferenceSpecifications") or []}
+        added: list[Mapping[str, Any]] = []
+        for i, spec in enumerate(declared.specifications):
+            existing = on_package.get(spec["Name"])
+            if existing is None:
+                added.append(spec)
+            elif not same(spec, project(existing, _specification_shape())):
+                raise SpecificationConflict(
+                    f"{spec['Name']} is already on the package with other content; "
+                    "specifications are append-only, so give the changed one a new Name",
+                    f"{SPECS}[{i}]",
+                )
+        if len(on_package) + len(added) > rules.MAX_SPECIFICATIONS:
+            raise SpecificationConflict(
+                f"the package would hold {len(on_package) + len(added)} additional inference "
+                f"specifications; SageMaker allows {rules.MAX_SPECIFICATIONS}",
+                SPECS,
+            )
+        if added:
+            # Cannot be undone: in the last call, so that no call can fail after it.
+            self.changes.append(Change(None, {SPECS: list(added)}, last=True))
+        declared_names = {s["Name"] for s in declared.specifications}
+        for spec in baseline.specifications if baseline else ():
+            if spec["Name"] not in declared_names and spec["Name"] in on_package:
+                self.warnings.append(
+                    f"AdditionalInferenceSpecification {spec['Name']} was dropped from the properties; "
+                    "it stays on the package (SageMaker cannot remove one)"
+                )
+
+    def ownership_after(self, refused: Sequence[tuple[Change, str]]) -> Ownership:
+        """The ownership once every call landed; a release the rules refuse is left,
+        and recorded so."""
+        entries = dict(self.entries)
+        for change, _ in refused:
+            if change.item is not None and change.release is not None:
+                entries[change.item] = replace(entries.get(change.item, Entry()), left=change.release)
+        return self.ownership.with_entries(entries)
 
 
-def _release_field(
-    changes: _Changes, name: str, value: Any, live: Mapping[str, Any], priors: Priors, stateless: bool
-) -> None:
-    if stateless or name not in priors.fields:
-        return  # never changed by the resource (or no record): left as it is
-    changes.released_fields.add(name)
-    prior, current = priors.fields[name], _live_field(live, name)
-    if current == prior or (prior is not None and same(prior, current)):
-        return
-    if not _holds(value, current, name):
-        changes.warnings.append(f"{name} was changed since it was declared; left on the package")
-        return
-    restored = _restoring(name, prior)
-    if restored is None:
-        changes.warnings.append(f"{name} was absent before and SageMaker cannot unset it; left on the package")
-    elif name == "ModelCard":
-        changes.card = _card_changes(restored, current)
-    else:
-        changes.fields[name] = restored
+_UNSETTABLE: Any = object()
 
 
-def _holds(declared: Any, current: Any, name: str) -> bool:
+def _restoring(item: Item, target: Any) -> Any:
+    """The value a request sends to give `item` its `target` back: a metadata key
+    absent before is removed (None); a field absent before is "" where SageMaker
+    takes it, otherwise it cannot be unset (rules.CANNOT_UNSET)."""
+    if target is not None or item[0] == "metadata":
+        return target
+    return "" if item[1] in EMPTIABLE else _UNSETTABLE
+
+
+def _changes(item: Item, value: Any, current: Any) -> list[Change]:
+    """The request parts that give `item` the `value` (None: a metadata key removed)."""
+    kind, name = item
+    if kind == "metadata":
+        return [Change(item, {REMOVE: [name]} if value is None else {METADATA: {name: value}})]
     if name == "ModelCard":
-        return not _card_changes(declared, current)
-    return same(declared, current)
+        return [Change(item, {"ModelCard": part}, chain="ModelCard") for part in card_changes(value, current)]
+    # The approval, and a stage absent before (it cannot be unset), ride in the last call.
+    last = name == "ModelApprovalStatus" or (name == "ModelLifeCycle" and current is None)
+    return [Change(item, {name: value}, last=last)]
 
 
-def _restoring(name: str, prior: Any) -> Any:
-    """The request value that gives `name` its prior back, or None when none can."""
-    if prior is not None:
-        return prior
-    return "" if name in EMPTIABLE else None
+def _same_value(item: Item, a: Any, b: Any) -> bool:
+    return holds(item, a, b) and holds(item, b, a) if item == ("field", "ModelCard") else bool(a == b)
 
 
-def _card_changes(declared: Mapping[str, Any], live: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """The model card's changes, split where SageMaker refuses the status with the
-    content. An archived card takes no content, so its status goes first;
+def _left_warning(change: Change, why: str) -> str:
+    name = item_name(change.item) if change.item is not None else ", ".join(change.request)
+    return f"{name} not given back: {why}; left on the package"
+
+
+def card_changes(declared: Mapping[str, Any], live: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The model card's changes, in the order SageMaker takes them: content and
+    status apart; an Archived card takes no content, so its status goes first,
     otherwise the content goes first and the status (say, Approved) after."""
     live = live or {}
     content: dict[str, Any] = {}
@@ -276,9 +368,8 @@ def _card_changes(declared: Mapping[str, Any], live: Mapping[str, Any] | None) -
         content = {"ModelCardContent": declared["ModelCardContent"]}
     if "ModelCardStatus" in declared and declared["ModelCardStatus"] != live.get("ModelCardStatus"):
         status = {"ModelCardStatus": declared["ModelCardStatus"]}
-    if content and status:
-        return [status, content] if live.get("ModelCardStatus") == "Archived" else [content, status]
-    return [change for change in (content or status,) if change]
+    ordered = [status, content] if live.get("ModelCardStatus") == "Archived" else [content, status]
+    return [part for part in ordered if part]
 
 
 def _specification_shape() -> Any:
@@ -289,108 +380,118 @@ def _specification_shape() -> Any:
     return specs.member
 
 
-def _live_field(live: Mapping[str, Any], name: str) -> Any:
-    value = live.get(name)
-    return None if value is None else project(value, member(name))
+# --- calls --------------------------------------------------------------------------
 
 
-def _metadata_of(live: Mapping[str, Any]) -> dict[str, str]:
-    return dict(live.get("CustomerMetadataProperties") or {})
-
-
-# --- calls ------------------------------------------------------------------------
-
-
-def _calls(arn: str, changes: _Changes, live: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
-    first: dict[str, Any] = {}
-    second: dict[str, Any] = {}
-    to_set = dict(changes.metadata)
-    to_remove = sorted(k for k in set(changes.remove) if k not in to_set)
-    if to_set:
-        first["CustomerMetadataProperties"] = to_set
-    if to_remove:
-        first["CustomerMetadataPropertiesToRemove"] = to_remove
-    first.update({name: changes.fields[name] for name in FIELDS if name in changes.fields})
-    # SageMaker refuses SourceUri with InferenceSpecification in one call.
-    if "SourceUri" in first and "InferenceSpecification" in first:
-        second["SourceUri"] = first.pop("SourceUri")
-    if changes.card:
-        first["ModelCard"] = changes.card[0]
-        if len(changes.card) > 1:
-            second["ModelCard"] = changes.card[1]
-    if second and "ModelLifeCycle" in first and not live.get("ModelLifeCycle"):
-        # A stage absent before cannot be unset: with what cannot be undone, in the last call.
-        second["ModelLifeCycle"] = first.pop("ModelLifeCycle")
-    calls = [c for c in (first, second) if c]
-    if changes.specs:
-        # Cannot be undone: in the last call, so that no call can fail after it.
-        if calls:
-            calls[-1][SPECS] = list(changes.specs)
+def pack(
+    arn: str, changes: Sequence[Change], live: Mapping[str, Any]
+) -> tuple[tuple[Call, ...], list[tuple[Change, str]]]:
+    """The fewest calls, in order, that SageMaker's rules accept: each change goes
+    into the earliest call that takes it (after its chain's previous change; a
+    `last` change into the last call), else into a call of its own. Returns the
+    calls, and the changes the rules refuse even alone, with why."""
+    groups: list[list[Change]] = []
+    refused: list[tuple[Change, str]] = []
+    for change in [c for c in changes if not c.last] + [c for c in changes if c.last]:
+        chained = (i for i, group in enumerate(groups) for c in group if change.chain and c.chain == change.chain)
+        lowest = max(chained, default=0)
+        candidates = range(max(len(groups) - 1, 0), len(groups)) if change.last else range(lowest, len(groups))
+        for index in candidates:
+            trial = [*groups[:index], [*groups[index], change], *groups[index + 1 :]]
+            if _refusal(arn, trial, live) is None:
+                groups = trial
+                break
         else:
-            calls.append({SPECS: list(changes.specs)})
-    return tuple({"ModelPackageArn": arn, **call} for call in calls)
+            why = _refusal(arn, [*groups, [change]], live)
+            if why is None:
+                groups.append([change])
+            else:
+                refused.append((change, why))
+    return tuple(Call(merged(arn, group), tuple(group)) for group in groups), refused
 
 
-# --- a failed event's revert ------------------------------------------------------
+def _refusal(arn: str, groups: Sequence[Sequence[Change]], live: Mapping[str, Any]) -> str | None:
+    state: Mapping[str, Any] = live
+    for group in groups:
+        try:
+            state = rules.apply(state, merged(arn, group))
+        except rules.Refusal as refusal:
+            return str(refusal)
+    return None
+
+
+def merged(arn: str, changes: Sequence[Change]) -> dict[str, Any]:
+    """One request of `changes`: metadata, removals, a card's parts and specifications merged."""
+    request: dict[str, Any] = {"ModelPackageArn": arn}
+    for change in changes:
+        for name, value in change.request.items():
+            if name in (METADATA, "ModelCard"):
+                request[name] = {**request.get(name, {}), **value}
+            elif name in (REMOVE, SPECS):
+                request[name] = [*request.get(name, []), *value]
+            else:
+                request[name] = value
+    if REMOVE in request:
+        request[REMOVE] = sorted(set(request[REMOVE]))
+    return {name: request[name] for name in ORDER if name in request}
+
+
+def declared_refusal(refused: Sequence[tuple[Change, str]]) -> RuleRefusal | None:
+    """The error of the first declared change SageMaker's rules refuse (a release so
+    refused is left instead)."""
+    for change, why in refused:
+        if change.release is None:
+            path = item_path(change.item) if change.item is not None else ", ".join(change.request)
+            return RuleRefusal(why, path)
+    return None
+
+
+# --- a failed event's revert ----------------------------------------------------------
 
 
 def plan_revert(
-    pre_image: Mapping[str, Any], applied: Sequence[Mapping[str, Any]]
+    pre_image: Mapping[str, Any], applied: Sequence[Mapping[str, Any]], current: Mapping[str, Any] | None = None
 ) -> tuple[tuple[Mapping[str, Any], ...], tuple[str, ...]]:
     """The calls that give back what `applied` (calls made on the package as
-    `pre_image` described it, in order) changed, newest first; and what none can
-    give back."""
-    states = [dict(pre_image)]
+    `pre_image` described it, in order) changed, the newest call's items first, in
+    the fewest calls; and what none can give back. `current`: the package as
+    described after them (else as the calls leave it, each one taken as landed)."""
+    after = dict(pre_image)
     for call in applied:
-        states.append(simulate(states[-1], call))
-    calls: list[Mapping[str, Any]] = []
+        after = simulate(after, call)
+    if current is not None:
+        after = dict(current)
+    touched: list[Item] = []
     left: list[str] = []
-    for index in range(len(applied) - 1, -1, -1):
-        call, before, after = applied[index], states[index], states[index + 1]
-        changes = _Changes()
-        before_metadata, after_metadata = _metadata_of(before), _metadata_of(after)
-        for key in [*call.get("CustomerMetadataProperties", {}), *call.get("CustomerMetadataPropertiesToRemove", [])]:
-            if before_metadata.get(key) == after_metadata.get(key):
-                continue
-            if key in before_metadata:
-                changes.metadata[key] = before_metadata[key]
-            else:
-                changes.remove.append(key)
-        for name in FIELDS:
-            if name not in call:
-                continue
-            prior, current = _live_field(before, name), _live_field(after, name)
-            restored = _restoring(name, prior)
-            if restored is None:
-                left.append(name)
-            elif name == "ModelCard":
-                changes.card = _card_changes(restored, current)
-                # A part of the card absent before cannot be unset.
-                left += [f"ModelCard.{part}" for part in call[name] if part not in restored]
-            elif not same(restored, current):
-                changes.fields[name] = restored
+    for call in reversed(applied):
+        touched += [("metadata", key) for key in [*call.get(METADATA, {}), *call.get(REMOVE, [])]]
+        touched += [("field", name) for name in FIELDS if name in call]
         if SPECS in call:
             left.append(SPECS)
-        calls += _calls(str(call["ModelPackageArn"]), changes, after)
-    return tuple(calls), tuple(dict.fromkeys(left))
+    changes: list[Change] = []
+    for item in dict.fromkeys(touched):
+        prior, now = live_value(pre_image, item), live_value(after, item)
+        if item == ("field", "ModelCard"):  # a part absent before cannot be unset
+            left += [f"ModelCard.{part}" for part in (now or {}) if part not in (prior or {})]
+        if holds(item, prior, now):
+            continue
+        restored = _restoring(item, prior)
+        if restored is _UNSETTABLE:
+            left.append(item_name(item))
+            continue
+        if item == APPROVAL and not rules.approval_allowed(now, restored):
+            left.append(item_name(item))  # no way back (to PendingManualApproval)
+            continue
+        changes += _changes(item, restored, now)
+    arn = str(applied[0]["ModelPackageArn"]) if applied else ""
+    packed, refused = pack(arn, changes, after)
+    left += [item_name(c.item) if c.item else ", ".join(c.request) for c, _ in refused]
+    return tuple(c.request for c in packed), tuple(dict.fromkeys(left))
 
 
 def simulate(live: Mapping[str, Any], call: Mapping[str, Any]) -> dict[str, Any]:
-    """The package as SageMaker leaves it after `call`: metadata merged and removed,
-    fields replaced, a model card's parts replaced, specifications appended."""
-    after = dict(live)
-    metadata = _metadata_of(live)
-    metadata.update(call.get("CustomerMetadataProperties", {}))
-    for key in call.get("CustomerMetadataPropertiesToRemove", []):
-        metadata.pop(key, None)
-    if metadata or "CustomerMetadataProperties" in live:
-        after["CustomerMetadataProperties"] = metadata
-    for name in FIELDS:
-        if name in call:
-            after[name] = {**(live.get(name) or {}), **call[name]} if name == "ModelCard" else call[name]
-    if SPECS in call:
-        after["AdditionalInferenceSpecifications"] = [
-            *(live.get("AdditionalInferenceSpecifications") or []),
-            *call[SPECS],
-        ]
-    return after
+    """The package as SageMaker leaves it after a call it took (rules.apply)."""
+    try:
+        return rules.apply(live, call)
+    except rules.Refusal:
+        return dict(live)  # refused: nothing changed

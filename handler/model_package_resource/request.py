@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from .arns import PackageArn, parse_package_arn
 from .errors import InvalidEvent, InvalidProperty, ResourceError
-from .properties import Properties, parse_properties, salvage_properties, service_timeout_of
+from .ownership import resource_key
+from .properties import ARN_PROPERTY, Properties, parse_properties, salvage_properties, service_timeout_of
 
 RequestType = Literal["Create", "Update", "Delete"]
 # create: act on a package as its first declaration; update: the same package,
@@ -24,7 +25,7 @@ RequestType = Literal["Create", "Update", "Delete"]
 # replacement-rollback: the rollback of a replacement that failed (act on the
 # package CloudFormation still holds, the restored properties the baseline, and
 # release what the failed one left on the other package); release: Delete;
-# nothing: a Delete whose id is no package ARN (left by a failed Create).
+# nothing: a Delete whose properties and id name no package.
 Kind = Literal["create", "update", "replacement", "replacement-rollback", "release", "nothing"]
 REQUEST_TYPES: tuple[RequestType, ...] = ("Create", "Update", "Delete")
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -52,6 +53,11 @@ class Identity:
     stack_id: str
     logical_id: str
     physical_id: str | None
+
+    @property
+    def resource(self) -> str:
+        """The resource's key in a package's record: StackId and LogicalResourceId."""
+        return resource_key(self.stack_id, self.logical_id)
 
     def failure_id(self) -> str:
         """The PhysicalResourceId of a response that leaves no package to release (a
@@ -139,10 +145,20 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 
 def _delete(identity: Identity, raw: object, signed_at: float | None) -> Request:
+    """A Delete releases what the record shows for its resource on the properties'
+    package, whatever the PhysicalResourceId (a Create whose answer never reached
+    CloudFormation is deleted with an id that names no package); properties that
+    name none fall back to the id."""
     timeout = service_timeout_of(raw)
-    try:
-        package = parse_package_arn(identity.physical_id, "PhysicalResourceId")
-    except InvalidProperty:
+    package = None
+    for value, path in ((raw.get(ARN_PROPERTY) if isinstance(raw, Mapping) else None, ARN_PROPERTY),
+                        (identity.physical_id, "PhysicalResourceId")):
+        try:
+            package = parse_package_arn(value, path)
+            break
+        except InvalidProperty:
+            continue
+    if package is None:
         return Request(identity, "Delete", "nothing", None, service_timeout=timeout, signed_at=signed_at)
     declared, skipped = salvage_properties(raw if raw is not None else {}, package)
     return Request(

@@ -1,12 +1,13 @@
 """The one module that talks to SageMaker: a gateway per invocation, bound to its
 client (region from the package ARN; the assumed role's credentials when the
-resource names a RoleArn), its time budget and its RequestId. Service errors
+resource names a RoleArn), its deadline and its RequestId. Service errors
 become domain errors."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -16,29 +17,34 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ConnectTimeoutError, ParamValidationError, ReadTimeoutError
 
 from . import timing
-from .clients import BUDGET
+from .clients import DEADLINE
 from .errors import (
     AccessDenied,
     ConcurrentUpdate,
     PackageNotFound,
     PackageUnavailable,
+    Refused,
     ResourceError,
     SageMakerError,
     TimedOut,
+    aws_error,
 )
+from .shapes import sensitive_values
 
 if TYPE_CHECKING:
     from .arns import PackageArn, RoleArn
-    from .timing import Budget
+    from .timing import Deadline
 
 WAITING, UNUSABLE = ("Pending", "InProgress"), ("Failed", "Deleting")
-_NOT_FOUND_HINTS = ("does not exist", "not found", "cannot be found")
+# DescribeModelPackage refusing because the package itself does not exist: SageMaker
+# says "does not exist", the local registry (moto) "not found" (rules.PACKAGE_MISSING).
+_MISSING = re.compile(r"(does not exist|not found|cannot be found|could not find)", re.IGNORECASE)
 
 
 @dataclass
 class SageMakerGateway:
     client: Any
-    budget: Budget
+    deadline: Deadline
     request_id: str
     package: PackageArn
     role: RoleArn | None = None
@@ -53,9 +59,11 @@ class SageMakerGateway:
         a new attempt: the calls planned from it share their part of the ClientToken."""
         self.attempt = uuid.uuid4().hex
         try:
-            response = self.client.describe_model_package(ModelPackageName=self.package.arn, **{BUDGET: self.budget})
+            response = self.client.describe_model_package(
+                ModelPackageName=self.package.arn, **{DEADLINE: self.deadline}
+            )
         except self.client.exceptions.ClientError as error:
-            if _is_not_found(error):
+            if self._is_missing(error):
                 return None
             raise self._domain_error("DescribeModelPackage", error) from error
         except BotoCoreError as error:
@@ -77,38 +85,51 @@ class SageMakerGateway:
                 return live
             pause = timing.POLL_INTERVALS[min(attempt, len(timing.POLL_INTERVALS) - 1)]
             attempt += 1
-            if self.budget.work_remaining() - pause < self.budget.attempt_seconds:
+            if self.deadline.work_remaining() - pause < self.deadline.attempt_seconds:
                 raise TimedOut(
                     f"the package is still {status}; raise ServiceTimeout and the function's timeout to wait longer",
                     "ModelPackageArn",
                 )
             self.sleep(pause)
 
-    def update(self, request: Mapping[str, Any]) -> None:
+    def update(self, request: Mapping[str, Any], *, reverting: bool = False) -> None:
+        """Send one UpdateModelPackage request; a revert may use the time kept for it."""
         self.on_request(request)
+        deadline = self.deadline.for_revert() if reverting else self.deadline
         try:
             self.client.update_model_package(
-                **request, ClientToken=client_token(self.request_id, request, self.attempt), **{BUDGET: self.budget}
+                **request, ClientToken=client_token(self.request_id, request, self.attempt), **{DEADLINE: deadline}
             )
         except self.client.exceptions.ClientError as error:
             raise self._domain_error("UpdateModelPackage", error, request) from error
         except BotoCoreError as error:
             raise _transport_error("UpdateModelPackage", error, request) from error
 
+    def _is_missing(self, error: BaseException) -> bool:
+        """DescribeModelPackage's refusal naming this package as missing: not any
+        "not found" (an image, an artifact), only the package's own."""
+        code, message, _ = aws_error(error)
+        if code in ("ResourceNotFound", "ResourceNotFoundException"):
+            return True
+        names_package = self.package.arn.lower() in message.lower() or "model package" in message.lower() or (
+            "modelpackage " in message.lower()
+        )
+        return code == "ValidationException" and names_package and bool(_MISSING.search(message))
+
     def _domain_error(
-        self, operation: str, error: Any, request: Mapping[str, Any] | None = None
-    ) -> SageMakerError | PackageNotFound:
-        if _is_not_found(error):
-            return PackageNotFound(f"{operation}: the package does not exist", "ModelPackageArn")
-        info = error.response.get("Error", {})
-        code, message = info.get("Code", "Error"), info.get("Message", "")
+        self, operation: str, error: BaseException, request: Mapping[str, Any] | None = None
+    ) -> SageMakerError:
+        code, message, status = aws_error(error)
         path = ", ".join(k for k in request if k != "ModelPackageArn") if request else None
         if code in ("AccessDeniedException", "AccessDenied"):
             return AccessDenied(self._access_hint(operation), "ModelPackageArn")  # access is to the package
-        kind = ConcurrentUpdate if code == "ConflictException" else SageMakerError
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
-        # A server error (after botocore's retries) may follow an applied call.
-        return kind(f"{operation} failed: {code}: {message}", path, maybe_applied=status >= 500)
+        message = withheld(message, request)
+        if code == "ConflictException":
+            return ConcurrentUpdate(f"{operation} failed: {code}: {message}", path)
+        if code == "ValidationException":
+            return Refused(f"{operation} refused: {code}: {message}", path)
+        # A server error (after the retries) may follow an applied call.
+        return SageMakerError(f"{operation} failed: {code}: {message}", path, maybe_applied=(status or 400) >= 500)
 
     def _access_hint(self, operation: str) -> str:
         if self.role is not None:
@@ -122,11 +143,24 @@ class SageMakerGateway:
         )
 
 
+def withheld(message: str, request: Mapping[str, Any] | None) -> str:
+    """SageMaker's message, unless it may quote a value botocore marks sensitive (a
+    model card's content): then it is withheld, since a Reason is shown in the
+    stack's events."""
+    if not request:
+        return message
+    for value in sensitive_values(request):
+        words = {word for word in re.split(r"[\s\"'{}\[\],:]+", value) if len(word) >= 6}
+        if value and (value in message or any(word in message for word in words)):
+            return "(SageMaker's message is withheld: it may quote ModelCardContent)"
+    return message
+
+
 def _transport_error(operation: str, error: Exception, request: Mapping[str, Any] | None) -> ResourceError:
-    """No answer from SageMaker (after botocore's retries): a timeout, or no connection."""
+    """No answer from SageMaker (after the retries): a timeout, or no connection."""
     path = ", ".join(k for k in request if k != "ModelPackageArn") if request else "ModelPackageArn"
     if isinstance(error, ParamValidationError):
-        return SageMakerError(f"{operation}: botocore refused the request: {str(error)[:120]}", path)
+        return SageMakerError(f"{operation}: botocore refused the request: {withheld(str(error)[:120], request)}", path)
     if isinstance(error, ConnectTimeoutError):  # never connected: not sent
         return TimedOut(f"{operation}: SageMaker could not be reached in time", path)
     if isinstance(error, ReadTimeoutError):
@@ -150,11 +184,3 @@ def client_token(request_id: str, request: Mapping[str, Any], attempt: str) -> s
     content = json.dumps(request, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(f"{request_id}\n{attempt}\n{content}".encode()).hexdigest()
     return digest[:36]
-
-
-def _is_not_found(error: Any) -> bool:
-    info = error.response.get("Error", {})
-    code, message = info.get("Code", ""), info.get("Message", "").lower()
-    return code in ("ResourceNotFound", "ResourceNotFoundException") or (
-        code == "ValidationException" and any(h in message for h in _NOT_FOUND_HINTS)
-    )

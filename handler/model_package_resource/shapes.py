@@ -118,11 +118,13 @@ def _string(value: Any, shape: Any, path: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidProperty(f"expected a string, got {kind_of(value)}", path)
     text = value if isinstance(value, str) else json.dumps(value)
+    # A value botocore marks sensitive (a model card's content) is never shown.
+    shown = f"<redacted: {len(text)} characters>" if shape.metadata.get("sensitive") else preview(text)
     enum = shape.enum
     if enum and text not in enum:
         suggestion = difflib.get_close_matches(text, enum, n=1)
         hint = f" (did you mean {suggestion[0]}?)" if suggestion else ""
-        raise InvalidProperty(f"{preview(text)} is not one of {', '.join(enum)}{hint}", path)
+        raise InvalidProperty(f"{shown} is not one of {', '.join(enum)}{hint}", path)
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if low is not None and len(text) < low:
         raise InvalidProperty(f"must be at least {low} characters", path)
@@ -130,18 +132,21 @@ def _string(value: Any, shape: Any, path: str) -> str:
         raise InvalidProperty(f"must be at most {high} characters, got {len(text)}", path)
     pattern = _pattern(shape.metadata.get("pattern"))
     if pattern is not None and not pattern.fullmatch(text):
-        raise InvalidProperty(f"{preview(text)} does not match {shape.metadata['pattern']}", path)
+        raise InvalidProperty(f"{shown} does not match {shape.metadata['pattern']}", path)
     return text
 
 
 @functools.cache
 def _pattern(source: str | None) -> re.Pattern[str] | None:
-    # The model's patterns are Java regular expressions; those that Python's `re`
-    # cannot read (\p{L} classes) are left to SageMaker to enforce.
+    """The model's pattern as SageMaker would match it, or None where we could
+    disagree with SageMaker, which then decides. The patterns are Java regular
+    expressions: those Python's `re` cannot read (\\p{L} classes) are left out. Text
+    is text: a value may span lines (a YAML `|` block), so `.` matches a newline
+    too (DOTALL): `.*` must not refuse a multi-line ModelCardContent."""
     if not source:
         return None
     try:
-        return re.compile(source)
+        return re.compile(source, re.DOTALL)
     except re.error:
         return None
 
@@ -196,6 +201,28 @@ def _count(size: int, shape: Shape, path: str, unit: str, declared: bool) -> Non
 
 
 # --- redact, project, same -----------------------------------------------------
+
+
+def sensitive_values(request: Mapping[str, Any], shape: Shape | None = None) -> list[str]:
+    """Every value in an UpdateModelPackage request that the model marks sensitive."""
+    from botocore.model import ListShape, StructureShape
+
+    found: list[str] = []
+    shape = shape or update_input_shape()
+
+    def walk(value: Any, current: Shape) -> None:
+        if current.metadata.get("sensitive"):
+            found.append(str(value))
+        elif isinstance(current, StructureShape) and isinstance(value, Mapping):
+            for name, item in value.items():
+                if name in current.members:
+                    walk(item, current.members[name])
+        elif isinstance(current, ListShape) and isinstance(value, list):
+            for item in value:
+                walk(item, current.member)
+
+    walk(request, shape)
+    return found
 
 
 def redact(value: Any, shape: Shape) -> Any:

@@ -1,4 +1,4 @@
-"""Every timing setting of the function, and the invocation's time budget.
+"""Every timing setting of the function, and the invocation's deadline.
 
 CloudFormation stops waiting ServiceTimeout seconds after it signed the event's
 ResponseURL; Lambda stops the function at its own timeout. The response must go
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import TimedOut
 
@@ -37,8 +37,12 @@ TIMEOUT_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 # over at the window's very end still makes it.
 HANDOVER_GRACE = 0.2
 # A ConflictException (the package changed under us) before any change: describe
-# and plan again, this many times in all.
+# and plan again, this many times in all. A lost race for the package's record
+# (another event leased it first) is planned again for as long as time allows.
 PLAN_ATTEMPTS = 3
+# Waiting while another event holds the package's record: full-jitter backoff from
+# this pause, doubling up to the cap, never past the other event's lease.
+LEASE_POLL_FIRST, LEASE_POLL_CAP = 0.1, 2.0
 # Waiting for a package that is Pending or InProgress.
 POLL_INTERVALS = (1.0, 2.0, 3.0, 5.0)
 # Assumed-role credentials are asked for the shortest time STS allows and used
@@ -56,27 +60,29 @@ def reserve_for(remaining: float) -> float:
     return min(max(remaining * RESERVE_SHARE, RESERVE_MIN), RESERVE_MAX)
 
 
-@dataclass
-class Budget:
-    """The time of one invocation. `ends` (a time.monotonic() instant) is when the
-    response must go; `cancelled` is set once it went on the work's behalf."""
+@dataclass(frozen=True)
+class Deadline:
+    """When the work of one invocation must end: `ends` (a time.monotonic() instant)
+    is when the response must go; `cancelled` is set once it went on the work's
+    behalf. `keep` is the time kept back for reverting a failed event (the length
+    of one attempt); the revert itself keeps none (`for_revert`)."""
 
     ends: float
     connect_timeout: float = CONNECT_TIMEOUT
     read_timeout: float = READ_TIMEOUT
     cancelled: threading.Event = field(default_factory=threading.Event)
-    # Set while a failed event reverts: no time is kept back then.
-    reverting: bool = False
-    # Set once a call may have changed the package (for the response if the work
-    # does not hand its outcome over in time).
-    changed: threading.Event = field(default_factory=threading.Event)
+    keep: float | None = None  # None: one attempt's length
 
     @classmethod
-    def within(cls, seconds: float) -> Budget:
+    def within(cls, seconds: float) -> Deadline:
         wanted = min(READ_TIMEOUT, seconds * TIMEOUT_SHARE)
         read = max([step for step in TIMEOUT_STEPS if step <= wanted] or [TIMEOUT_STEPS[0]])
         connect = min(CONNECT_TIMEOUT, read)
         return cls(time.monotonic() + seconds, connect, read)
+
+    def for_revert(self) -> Deadline:
+        """The same deadline, keeping no time back: a revert may use all of it."""
+        return replace(self, keep=0.0)
 
     @property
     def attempt_seconds(self) -> float:
@@ -86,11 +92,13 @@ class Budget:
     def remaining(self) -> float:
         return self.ends - time.monotonic()
 
+    def epoch(self) -> float:
+        """`ends` as epoch seconds (a lease expires then)."""
+        return time.time() + self.remaining()
+
     def work_remaining(self) -> float:
-        """Time in which work may still start: the last attempt's length is kept
-        for a revert, unless this is the revert."""
-        kept = 0.0 if self.reverting else self.attempt_seconds
-        return self.remaining() - kept
+        """Time in which work may still start: the time kept for a revert excluded."""
+        return self.remaining() - (self.attempt_seconds if self.keep is None else self.keep)
 
     def check(self, operation: str, attempt: int = 1) -> None:
         """Refuse to start an attempt that could still run when the window ends

@@ -16,8 +16,11 @@ from model_package_resource.invocation import Services
 from model_package_resource.logs import audit_request
 from model_package_resource.sagemaker import SageMakerGateway
 from model_package_resource.shapes import session
-from tests.fakes import MemoryPriorState
+from tests.fakes import MemoryRecords
+from model_package_resource.properties import FIELDS
 from tests.helpers import ARN
+
+STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/model-approval/5b6ef1c0-8d5a-11ef-9c3a-0a1b2c3d4e5f"
 
 
 def described(arn: str = ARN, metadata: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
@@ -46,29 +49,29 @@ class SageMakerStub:
 
     def __init__(self) -> None:
         self._stubbers: dict[str, Stubber] = {}
-        self.table = MemoryPriorState()
+        self.table = MemoryRecords()
         self.gateways: list[SageMakerGateway] = []
 
     def client(self, region: str) -> Any:
         if region not in self._stubbers:
             client = session().create_client("sagemaker", region_name=region, aws_access_key_id="testing",
                                              aws_secret_access_key="testing")
-            from model_package_resource.clients import watch_budget
+            from model_package_resource.clients import watch_deadline
 
-            watch_budget(client)
+            watch_deadline(client)
             stubber = Stubber(client)
             stubber.activate()
             self._stubbers[region] = stubber
         return self._stubbers[region].client
 
     def services(self) -> Services:
-        def gateway(package: Any, role: Any, budget: Any, request: Any) -> SageMakerGateway:
-            made = SageMakerGateway(self.client(package.region), budget, request.identity.request_id, package, role,
+        def gateway(package: Any, role: Any, deadline: Any, request: Any) -> SageMakerGateway:
+            made = SageMakerGateway(self.client(package.region), deadline, request.identity.request_id, package, role,
                                     on_request=audit_request)
             self.gateways.append(made)
             return made
 
-        return Services(sagemaker=gateway, prior_state=lambda budget: self.table)
+        return Services(sagemaker=gateway, records=lambda deadline: self.table)
 
     def _for(self, arn: str) -> Stubber:
         self.client(arn.split(":")[3])
@@ -88,6 +91,21 @@ class SageMakerStub:
 
     def update_error(self, arn: str, code: str, message: str) -> None:
         self._for(arn).add_client_error("update_model_package", code, message)
+
+    def record(self, properties: dict[str, Any], priors: dict[str, Any] | None = None,
+               stack_id: str = STACK_ID, logical_id: str = "ApproveModel") -> None:
+        """GIVEN the package's record: the events' resource manages what `properties`
+        declare (raw, as an event carries them); `priors` name the items it changed
+        (the value before; None: absent)."""
+        from model_package_resource.ownership import NO_PRIOR, Entry, Manager, Ownership, ResourceInfo, resource_key
+        from model_package_resource.record import Record
+
+        me, priors = resource_key(stack_id, logical_id), priors or {}
+        items: dict[Any, Any] = {("field", k): v for k, v in properties.items() if k in FIELDS}
+        items.update({("metadata", k): v for k, v in (properties.get("CustomerMetadataProperties") or {}).items()})
+        entries = {item: Entry((Manager(me, value),), priors.get(item[1], NO_PRIOR)) for item, value in items.items()}
+        arn = str(properties.get("ModelPackageArn", ARN))
+        self.table.records[arn] = Record(arn, 1, Ownership(entries, {me: ResourceInfo(created="c")}))
 
     def verify(self) -> None:
         for stubber in self._stubbers.values():

@@ -1,5 +1,5 @@
 """Every change can be undone: atomic events (a refusal at any call, a revert that
-fails), ServiceTimeout, the prior-state table (written before the change, down,
+fails), ServiceTimeout, the record table (leased before the change, down,
 unconfigured) and releases that give back priors. SageMaker stubbed exactly."""
 
 from __future__ import annotations
@@ -12,13 +12,22 @@ import pytest
 from app import handle
 from devkit.receiver import ResponseReceiver
 from model_package_resource.invocation import Services
-from model_package_resource.prior_state import PriorStateTable, RecordKey
-from model_package_resource.priors import Priors
+from model_package_resource.ownership import Answer, Ownership, ResourceInfo, resource_key
+from model_package_resource.record import Record
+from model_package_resource.table import RecordTable
 from tests.functional.conftest import SageMakerStub, described
 from tests.helpers import ARN, OTHER_ARN, Context, load_event
+from tests.unit.planning import entry
 
-KEY = RecordKey.of("arn:aws:cloudformation:eu-west-1:123456789012:stack/model-approval/"
-                   "5b6ef1c0-8d5a-11ef-9c3a-0a1b2c3d4e5f", "ApproveModel", ARN)
+ME = resource_key("arn:aws:cloudformation:eu-west-1:123456789012:stack/model-approval/"
+                  "5b6ef1c0-8d5a-11ef-9c3a-0a1b2c3d4e5f", "ApproveModel")
+
+
+def recorded(sagemaker: SageMakerStub, **items: Any) -> None:
+    """GIVEN the package's record: this resource manages each item (name -> (value, prior))."""
+    entries = {("field", k) if k[0].isupper() else ("metadata", k): entry((ME, v), prior=p)
+               for k, (v, p) in items.items()}
+    sagemaker.table.records[ARN] = Record(ARN, 1, Ownership(entries, {ME: ResourceInfo(created="c")}))
 
 
 def invoke(event: dict[str, Any], receiver: ResponseReceiver, services: Services) -> dict[str, Any]:
@@ -38,42 +47,50 @@ def two_call_create(receiver: ResponseReceiver) -> dict[str, Any]:
 def test_a_refused_second_call_is_reverted_and_the_package_left_as_found(
     sagemaker: SageMakerStub, receiver: ResponseReceiver
 ) -> None:
-    # GIVEN a Create that needs two calls (SourceUri cannot go with InferenceSpecification)
+    # GIVEN a Create that needs two calls (SourceUri cannot go with InferenceSpecification);
+    # the approval rides in the last, so that a refused earlier call never needs it undone
     sagemaker.describe(described(metadata={"pipeline": "p"}, InferenceSpecification={"Containers": [{"Image": "img:old"}]}))
-    sagemaker.update(ModelApprovalStatus="Approved", ApprovalDescription="CAB-1234 approved by ml-platform",
+    sagemaker.update(ApprovalDescription="CAB-1234 approved by ml-platform",
                      CustomerMetadataProperties={"ticket": "CAB-1234", "approved-by": "ml-platform"},
                      InferenceSpecification={"Containers": [{"Image": "img:new"}]})
     # WHEN SageMaker refuses the second
     sagemaker.update_error(ARN, "ValidationException", "SourceUri refused")
-    # THEN the first is reverted from the pre-image: status, description, keys and image given back
-    sagemaker.update(ModelApprovalStatus="PendingManualApproval", ApprovalDescription="",
-                     CustomerMetadataPropertiesToRemove=["approved-by", "ticket"],
+    # THEN the first is reverted from the pre-image: description, keys and image given back; the
+    # approval was never sent
+    sagemaker.update(ApprovalDescription="", CustomerMetadataPropertiesToRemove=["approved-by", "ticket"],
                      InferenceSpecification={"Containers": [{"Image": "img:old"}]})
     body = invoke(two_call_create(receiver), receiver, sagemaker.services())
     assert body["Status"] == "FAILED"
-    assert body["Reason"].startswith("SageMaker error at SourceUri: UpdateModelPackage failed: ValidationException")
+    assert body["Reason"].startswith(
+        "SageMaker error at ModelApprovalStatus, SourceUri: UpdateModelPackage refused: ValidationException")
     assert body["PhysicalResourceId"].startswith("failed-create/")
-    assert sagemaker.table.records == {}  # the record written before the change is gone with it
+    # The record's lease is given back, and it names the resource as manager of nothing.
+    record = sagemaker.table.records[ARN]
+    assert record.lease is None and record.ownership.entries == {}
 
 
 def test_a_revert_that_fails_says_what_is_left_and_a_create_answers_with_the_arn(
     sagemaker: SageMakerStub, receiver: ResponseReceiver
 ) -> None:
     sagemaker.describe(described(InferenceSpecification={"Containers": [{"Image": "img:old"}]}))
-    sagemaker.update(ModelApprovalStatus="Approved", ApprovalDescription="CAB-1234 approved by ml-platform",
+    sagemaker.update(ApprovalDescription="CAB-1234 approved by ml-platform",
                      CustomerMetadataProperties={"ticket": "CAB-1234", "approved-by": "ml-platform"},
                      InferenceSpecification={"Containers": [{"Image": "img:new"}]})
     sagemaker.update_error(ARN, "ValidationException", "SourceUri refused")
-    sagemaker.update_error(ARN, "ThrottlingException", "Rate exceeded")  # the revert
+    sagemaker.update_error(ARN, "AccessDeniedException", "no")  # the revert
     body = invoke(two_call_create(receiver), receiver, sagemaker.services())
     assert body["Status"] == "FAILED"
-    assert body["Reason"].startswith("Failed and not fully reverted at SourceUri: left changed: "
-                                     "metadata approved-by, metadata ticket, ModelApprovalStatus")
-    assert "; SageMaker error: UpdateModelPackage failed: ValidationException" in body["Reason"]
+    assert body["Reason"].startswith(
+        "Failed and not fully reverted at ModelApprovalStatus, SourceUri: left changed: "
+        "metadata approved-by, metadata ticket, ApprovalDescription, InferenceSpecification; "
+        "SageMaker error: UpdateModelPackage refused: ValidationException"), body["Reason"]
     assert len(body["Reason"]) <= 256
-    # CloudFormation's Delete then releases the package, with the record kept for it.
+    # CloudFormation's Delete then releases the package: the record keeps what is left
+    # changed as this resource's, with its prior.
     assert body["PhysicalResourceId"] == ARN
-    assert sagemaker.table.records[KEY].priors.fields["ModelApprovalStatus"] == "PendingManualApproval"
+    entries = sagemaker.table.records[ARN].ownership.entries
+    assert entries[("metadata", "ticket")] == entry((ME, "CAB-1234"), prior=None)
+    assert ("field", "ModelApprovalStatus") not in entries  # never sent
 
 
 def test_an_event_past_its_service_timeout_makes_no_call(sagemaker: SageMakerStub,
@@ -101,11 +118,12 @@ def test_service_timeout_shortens_the_wait_for_a_package_in_progress(
     assert time.monotonic() - started < 8
 
 
-@pytest.mark.parametrize("down", ["load", "save"])
+@pytest.mark.parametrize("down", ["read", "lease"])
 def test_a_table_that_cannot_be_read_or_written_fails_the_event_before_any_change(
     down: str, sagemaker: SageMakerStub, receiver: ResponseReceiver
 ) -> None:
-    sagemaker.describe(described())
+    if down == "lease":  # the record is read before the package is described
+        sagemaker.describe(described())
     sagemaker.table.down.add(down)
     body = invoke(load_event("create", receiver.url()), receiver, sagemaker.services())
     assert body["Status"] == "FAILED" and body["Reason"].startswith("Prior-state table error")
@@ -114,8 +132,7 @@ def test_a_table_that_cannot_be_read_or_written_fails_the_event_before_any_chang
 def test_an_unconfigured_table_is_named(sagemaker: SageMakerStub, receiver: ResponseReceiver,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PRIOR_STATE_TABLE", raising=False)
-    sagemaker.describe(described())
-    services = Services(sagemaker=sagemaker.services().sagemaker, prior_state=PriorStateTable)
+    services = Services(sagemaker=sagemaker.services().sagemaker, records=RecordTable)
     body = invoke(load_event("create", receiver.url()), receiver, services)
     assert body["Status"] == "FAILED"
     assert body["Reason"].startswith("Prior-state table error at PRIOR_STATE_TABLE: no table is configured")
@@ -125,16 +142,16 @@ def test_the_rollback_of_an_update_that_approved_gives_the_prior_status_back(
     sagemaker: SageMakerStub, receiver: ResponseReceiver
 ) -> None:
     # GIVEN an Update that approved the package (its prior recorded), then rolled back
-    sagemaker.table.records[KEY] = sagemaker.table.save(
-        KEY, Priors(fields={"ModelApprovalStatus": "PendingManualApproval"}), None)
+    recorded(sagemaker, ModelApprovalStatus=("Approved", "PendingManualApproval"))
     event = load_event("update-rollback", receiver.url())
     event["OldResourceProperties"] = {"ModelPackageArn": ARN, "ModelApprovalStatus": "Approved"}
     event["ResourceProperties"] = {"ModelPackageArn": ARN}
     sagemaker.describe(described(ModelApprovalStatus="Approved"))
-    sagemaker.update(ModelApprovalStatus="PendingManualApproval")
+    # THEN the approval is given back as close as SageMaker allows: no way back to Pending
+    sagemaker.update(ModelApprovalStatus="Rejected")
     body = invoke(event, receiver, sagemaker.services())
     assert body["Status"] == "SUCCESS"
-    assert sagemaker.table.records[KEY].priors == Priors()
+    assert sagemaker.table.records[ARN].ownership.entries == {}
 
 
 def test_delete_gives_a_taken_over_key_its_previous_value_and_removes_the_record(
@@ -142,27 +159,27 @@ def test_delete_gives_a_taken_over_key_its_previous_value_and_removes_the_record
 ) -> None:
     event = load_event("delete", receiver.url())
     declared = event["ResourceProperties"]["CustomerMetadataProperties"]
-    sagemaker.table.save(KEY, Priors(metadata={k: None for k in declared} | {"ticket": "OLD-1"}), None)
+    recorded(sagemaker, **{k: (v, "OLD-1" if k == "ticket" else None) for k, v in declared.items()})
     sagemaker.describe(described(metadata={**declared, "pipeline": "p"}))
     sagemaker.update(CustomerMetadataProperties={"ticket": "OLD-1"},
                      CustomerMetadataPropertiesToRemove=sorted(k for k in declared if k != "ticket"))
     body = invoke(event, receiver, sagemaker.services())
-    assert body["Status"] == "SUCCESS" and sagemaker.table.live_records() == {}
-    assert sagemaker.table.records[KEY].released  # kept, marked released, until its TTL
+    assert body["Status"] == "SUCCESS"
+    ownership = sagemaker.table.records[ARN].ownership
+    assert ownership.entries == {} and ownership.resources[ME].gone_at is not None
+    assert ownership.idle  # the record then expires (DynamoDB's TTL)
 
 
 def test_a_redelivered_delete_finds_the_record_released_and_makes_no_call(
     sagemaker: SageMakerStub, receiver: ResponseReceiver
 ) -> None:
-    # GIVEN the first Delete gave everything back; "ticket" was never changed by the
-    # resource (equal at Create), so it has no prior and stayed.
-    sagemaker.table.records[KEY] = sagemaker.table.save(KEY, Priors(), None)
-    sagemaker.table.release(KEY, sagemaker.table.records[KEY])
+    # GIVEN the first Delete gave everything back and answered SUCCESS
     event = load_event("delete", receiver.url())
-    sagemaker.describe(described(metadata=dict(event["ResourceProperties"]["CustomerMetadataProperties"])))
-    # WHEN CloudFormation sends the Delete again THEN no call: the stateless rule does not apply
+    sagemaker.table.records[ARN] = Record(ARN, 3, Ownership(resources={ME: ResourceInfo(
+        created="c", gone_at=1.0, last=Answer(event["RequestId"], "SUCCESS", ARN))}))
+    # WHEN CloudFormation sends the Delete again THEN it answers alike: no describe, no call
     body = invoke(event, receiver, sagemaker.services())
-    assert body["Status"] == "SUCCESS"
+    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == ARN
 
 
 def test_the_rollback_of_a_refused_replacement_keeps_the_resources_own_keys(
@@ -170,7 +187,7 @@ def test_the_rollback_of_a_refused_replacement_keeps_the_resources_own_keys(
 ) -> None:
     # The replacement to OTHER_ARN was refused before any change; the pipeline had edited
     # a key that the restored properties declare, which the resource had changed before.
-    sagemaker.table.save(KEY, Priors(metadata={"ticket": None}), None)
+    recorded(sagemaker, ticket=("CAB-1", None))
     event = load_event("update-rollback", receiver.url())
     event["ResourceProperties"] = {"ModelPackageArn": ARN, "CustomerMetadataProperties": {"ticket": "CAB-1"}}
     event["OldResourceProperties"] = {"ModelPackageArn": OTHER_ARN, "CustomerMetadataProperties": {"ticket": "CAB-2"}}
@@ -228,7 +245,7 @@ def test_with_role_arn_every_sagemaker_call_is_signed_with_the_assumed_credentia
 
     from botocore.stub import ANY, Stubber
 
-    from model_package_resource.clients import watch_budget
+    from model_package_resource.clients import watch_deadline
     from model_package_resource.credentials import RoleCredentials
     from model_package_resource.invocation import default_services
     from model_package_resource.shapes import session
@@ -238,9 +255,9 @@ def test_with_role_arn_every_sagemaker_call_is_signed_with_the_assumed_credentia
     stubbers: list[Stubber] = []
     made: list[tuple[str, str | None]] = []
 
-    def make_client(service: str, region: str, budget: Any, credentials: Any = None) -> Any:
+    def make_client(service: str, region: str, deadline: Any, credentials: Any = None) -> Any:
         keys = dict(credentials or {"aws_access_key_id": "function", "aws_secret_access_key": "s"})
-        client = watch_budget(session().create_client(service, region_name=region, **keys))
+        client = watch_deadline(session().create_client(service, region_name=region, **keys))
         made.append((service, keys.get("aws_access_key_id")))
         stubber = Stubber(client)
         if service == "sts":
@@ -258,10 +275,10 @@ def test_with_role_arn_every_sagemaker_call_is_signed_with_the_assumed_credentia
         stubbers.append(stubber)
         return client
 
-    from tests.fakes import MemoryPriorState
+    from tests.fakes import MemoryRecords
 
     real = default_services(make_client=make_client, roles=RoleCredentials())
-    services = Services(sagemaker=real.sagemaker, prior_state=lambda budget: MemoryPriorState())
+    services = Services(sagemaker=real.sagemaker, records=lambda deadline: MemoryRecords())
     event = load_event("create", receiver.url())
     event["ResourceProperties"].update(ModelPackageArn=arn, RoleArn=role)
     body = invoke(event, receiver, services)
@@ -276,32 +293,37 @@ def test_a_call_whose_outcome_is_unknown_is_reverted_too(sagemaker: SageMakerStu
                                                          receiver: ResponseReceiver) -> None:
     # A server error may follow an applied call: its revert (from the pre-image) is sent,
     # and changes nothing if the call did not land.
+    # The package is described again to learn what landed: here, the keys and the
+    # description did (not the approval, which SageMaker could not set back).
     sagemaker.describe(described(metadata={"pipeline": "p"}))
     sagemaker._for(ARN).add_client_error("update_model_package", "InternalFailure", "try later",
                                          http_status_code=500)
-    sagemaker.update(ModelApprovalStatus="PendingManualApproval", ApprovalDescription="",
-                     CustomerMetadataPropertiesToRemove=["approved-by", "ticket"])
+    sagemaker.describe(described(metadata={"pipeline": "p", "ticket": "CAB-1234", "approved-by": "ml-platform"},
+                                 ApprovalDescription="CAB-1234 approved by ml-platform"))
+    sagemaker.update(ApprovalDescription="", CustomerMetadataPropertiesToRemove=["approved-by", "ticket"])
     body = invoke(load_event("create", receiver.url()), receiver, sagemaker.services())
-    assert body["Status"] == "FAILED" and body["Reason"].startswith("SageMaker error")
-    assert body["PhysicalResourceId"].startswith("failed-create/") and sagemaker.table.records == {}
+    assert body["Status"] == "FAILED" and body["Reason"].startswith("SageMaker error"), body["Reason"]
+    assert body["PhysicalResourceId"].startswith("failed-create/")
+    assert sagemaker.table.records[ARN].ownership.entries == {}
 
 
 def test_after_a_conflict_is_reverted_the_new_plan_keeps_time_for_its_own_revert(
     sagemaker: SageMakerStub, receiver: ResponseReceiver
 ) -> None:
     image = {"Containers": [{"Image": "img:old"}]}
-    first = {"ModelApprovalStatus": "Approved", "ApprovalDescription": "CAB-1234 approved by ml-platform",
+    first = {"ApprovalDescription": "CAB-1234 approved by ml-platform",
              "CustomerMetadataProperties": {"ticket": "CAB-1234", "approved-by": "ml-platform"},
              "InferenceSpecification": {"Containers": [{"Image": "img:new"}]}}
     sagemaker.describe(described(InferenceSpecification=image))
     sagemaker.update(**first)
     sagemaker.update_error(ARN, "ConflictException", "someone else")  # the 2nd call
-    sagemaker.update(ModelApprovalStatus="PendingManualApproval", ApprovalDescription="",
-                     CustomerMetadataPropertiesToRemove=["approved-by", "ticket"], InferenceSpecification=image)
+    sagemaker.update(ApprovalDescription="", CustomerMetadataPropertiesToRemove=["approved-by", "ticket"],
+                     InferenceSpecification=image)
     sagemaker.describe(described(InferenceSpecification=image))  # planned again
     sagemaker.update(**first)
-    sagemaker.update(SourceUri="s3://models/churn/2")
+    sagemaker.update(ModelApprovalStatus="Approved", SourceUri="s3://models/churn/2")
     body = invoke(two_call_create(receiver), receiver, sagemaker.services())
     assert body["Status"] == "SUCCESS", body["Reason"]
-    tokens = {gateway.attempt for gateway in sagemaker.gateways}
-    assert len(tokens) == 1 and not sagemaker.gateways[0].budget.reverting
+    # The new plan's calls carry new ClientTokens, and its deadline keeps time for a revert again.
+    assert len({gateway.attempt for gateway in sagemaker.gateways}) == 2
+    assert all(gateway.deadline.keep is None for gateway in sagemaker.gateways)

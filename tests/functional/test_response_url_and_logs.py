@@ -1,4 +1,4 @@
-"""lambda_handler end to end. The ResponseURL rule, the logs, the client token and the time budget.
+"""lambda_handler end to end. The ResponseURL rule, the logs, the client token and the time deadline.
 SageMaker stubbed with the exact requests, a real HTTPS receiver for the response."""
 
 
@@ -86,11 +86,11 @@ def test_response_is_sent_before_the_deadline_when_sagemaker_hangs(
 
     from model_package_resource.invocation import Services
     from model_package_resource.sagemaker import SageMakerGateway
-    from tests.functional.conftest import MemoryPriorState
+    from tests.fakes import MemoryRecords
 
     services = Services(
-        sagemaker=lambda package, role, budget, request: SageMakerGateway(Hanging(), budget, "r", package),
-        prior_state=lambda budget: MemoryPriorState(),
+        sagemaker=lambda package, role, deadline, request: SageMakerGateway(Hanging(), deadline, "r", package),
+        records=lambda deadline: MemoryRecords(),
     )
     started = time.monotonic()
     handle(load_event("create", receiver.url()), Context(3_000), services)
@@ -108,6 +108,7 @@ def test_rollback_from_invalid_properties_restores_a_managed_key_changed_meanwhi
     # so the rollback diffs against the restored properties, not against the invalid ones.
     event = load_event("update-rollback", receiver.url())
     event["OldResourceProperties"] = {"ModelPackageArn": ARN, "ModelAprovalStatus": "Approved"}
+    sagemaker.record(event["ResourceProperties"], priors={"ticket": None})
     sagemaker.describe(described(metadata={"ticket": "edited-by-pipeline", "approved-by": "ml-platform"},
                                  ModelApprovalStatus="Approved", ApprovalDescription="CAB-1234 approved by ml-platform"))
     sagemaker.update(CustomerMetadataProperties={"ticket": "CAB-1234"})
@@ -117,38 +118,38 @@ def test_rollback_from_invalid_properties_restores_a_managed_key_changed_meanwhi
 def test_no_request_leaves_after_the_deadline_not_even_a_botocore_retry() -> None:
     from model_package_resource import clients
     from model_package_resource.errors import TimedOut
-    from model_package_resource.timing import Budget
+    from model_package_resource.timing import Deadline
 
-    budget = Budget.within(30)
-    budget.cancelled.set()  # the response was sent on the work's behalf
-    client = clients.client("sagemaker", "eu-west-1", budget)
+    deadline = Deadline.within(30)
+    deadline.cancelled.set()  # the response was sent on the work's behalf
+    client = clients.client("sagemaker", "eu-west-1", deadline)
     with pytest.raises(TimedOut, match="no time left for DescribeModelPackage"):
-        client.describe_model_package(ModelPackageName=ARN, **{clients.BUDGET: budget})  # would go to AWS
+        client.describe_model_package(ModelPackageName=ARN, **{clients.DEADLINE: deadline})  # would go to AWS
 
 
 def test_each_call_is_checked_against_its_own_invocations_budget() -> None:
     from model_package_resource import clients
     from model_package_resource.errors import TimedOut
-    from model_package_resource.timing import Budget
+    from model_package_resource.timing import Deadline
 
-    answered, current = Budget.within(30), Budget.within(30)
+    answered, current = Deadline.within(30), Deadline.within(30)
     answered.cancelled.set()
     client = clients.client("sagemaker", "eu-west-1", current)
     assert clients.client("sagemaker", "eu-west-1", answered) is client  # one cached client for both
     with pytest.raises(TimedOut):
-        client.describe_model_package(ModelPackageName=ARN, **{clients.BUDGET: answered})
+        client.describe_model_package(ModelPackageName=ARN, **{clients.DEADLINE: answered})
 
 
 def test_a_changed_endpoint_setting_gets_a_fresh_client(monkeypatch: pytest.MonkeyPatch) -> None:
     from model_package_resource import clients
-    from model_package_resource.timing import Budget
+    from model_package_resource.timing import Deadline
 
-    budget = Budget.within(60)
+    deadline = Deadline.within(60)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:1111")
-    first = clients.client("sagemaker", "eu-west-1", budget)
-    assert clients.client("sagemaker", "eu-west-1", budget) is first
+    first = clients.client("sagemaker", "eu-west-1", deadline)
+    assert clients.client("sagemaker", "eu-west-1", deadline) is first
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:2222")
-    second = clients.client("sagemaker", "eu-west-1", budget)
+    second = clients.client("sagemaker", "eu-west-1", deadline)
     assert second is not first and second.meta.endpoint_url == "http://127.0.0.1:2222"
 
 

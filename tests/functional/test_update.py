@@ -11,11 +11,13 @@ from tests.helpers import ARN, OTHER_ARN, load_event
 
 
 def test_update_sends_only_the_metadata_diff(sagemaker: SageMakerStub, receiver: ResponseReceiver) -> None:
+    event = load_event("update-metadata", receiver.url())
+    sagemaker.record(event["OldResourceProperties"], priors={"ticket": None, "approved-by": None})
     sagemaker.describe(described(metadata={**APPROVED, "pipeline": "exec-2"}, ModelApprovalStatus="Approved",
                                  ApprovalDescription="CAB-1234 approved by ml-platform"))
     sagemaker.update(CustomerMetadataProperties={"ticket": "CAB-1299", "evaluation": "s3://reports/churn/2/eval.json"},
                      CustomerMetadataPropertiesToRemove=["approved-by"])
-    body = invoke(load_event("update-metadata", receiver.url()), receiver)
+    body = invoke(event, receiver)
     assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == ARN
 
 
@@ -48,11 +50,14 @@ def test_replacement_acts_on_the_new_package_and_returns_its_arn(
 
 
 def test_rollback_restores_the_old_declaration(sagemaker: SageMakerStub, receiver: ResponseReceiver) -> None:
+    event = load_event("update-rollback", receiver.url())
+    # The failed update's state: the resource manages what it declared, evaluation added by it.
+    sagemaker.record(event["OldResourceProperties"], priors={"ticket": None, "evaluation": None})
     sagemaker.describe(described(metadata={"ticket": "CAB-1299", "evaluation": "s3://reports/churn/2/eval.json",
                                            "pipeline": "exec-2"}, ModelApprovalStatus="Approved"))
     sagemaker.update(CustomerMetadataProperties=APPROVED, CustomerMetadataPropertiesToRemove=["evaluation"],
                      ApprovalDescription="CAB-1234 approved by ml-platform")
-    assert invoke(load_event("update-rollback", receiver.url()), receiver)["Status"] == "SUCCESS"
+    assert invoke(event, receiver)["Status"] == "SUCCESS"
 
 
 def test_rollback_from_invalid_properties_succeeds(sagemaker: SageMakerStub, receiver: ResponseReceiver) -> None:
@@ -78,7 +83,7 @@ def test_sagemaker_refusal_is_reported(sagemaker: SageMakerStub, receiver: Respo
     sagemaker.update_error(ARN, "ValidationException", "Approval not allowed")
     body = invoke(load_event("create", receiver.url()), receiver)
     assert body["Reason"] == ("SageMaker error at CustomerMetadataProperties, ModelApprovalStatus, "
-                              "ApprovalDescription: UpdateModelPackage failed: ValidationException: "
+                              "ApprovalDescription: UpdateModelPackage refused: ValidationException: "
                               "Approval not allowed")
 
 

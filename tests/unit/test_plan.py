@@ -1,57 +1,44 @@
+"""The planner (plan.py): what each event sends, as tables and Hypothesis
+properties. Packages are driven by SageMaker's rules at their strictest."""
+
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model_package_resource.arns import parse_package_arn
 from model_package_resource.errors import MetadataConflict, SpecificationConflict
-from model_package_resource.plan import Plan, plan, plan_release
-from model_package_resource.plan import simulate as apply_update
-from model_package_resource.properties import FIELDS, Properties
-from model_package_resource.request import Identity, Request
+from model_package_resource.ownership import Ownership
+from model_package_resource.plan import Plan
+from model_package_resource.properties import Properties
 from model_package_resource.response import resource_data
 from tests.helpers import ARN
+from tests.unit.planning import ME, apply_all, bodies, body, create, entry, live, owned, props, release, update
 
-PACKAGE = parse_package_arn(ARN)
-IDENTITY = Identity("Update", "r-1", "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1", "Approve", ARN)
-
-
-def declared(metadata: dict[str, str] | None = None, *, overwrite: bool = False, **api: Any) -> Properties:
-    return Properties(
-        PACKAGE,
-        fields={k: v for k, v in api.items() if k in FIELDS},
-        metadata=dict(metadata or {}),
-        keys_to_remove=tuple(api.get("CustomerMetadataPropertiesToRemove", ())),
-        specifications=tuple(api.get("AdditionalInferenceSpecificationsToAdd", ())),
-        overwrite_existing_metadata=overwrite,
-    )
+declared = props
+package = live
 
 
-def listed(planned: Plan) -> Plan:
-    return replace(planned, calls=list(planned.calls), warnings=list(planned.warnings))  # type: ignore[arg-type]
+def plan_create(new: Properties, package: dict[str, Any]) -> Plan:
+    return create(new, package)
 
 
-def plan_create(new: Properties, live: dict[str, Any]) -> Plan:
-    return listed(plan(Request(IDENTITY, "Create", "create", new), live, None))
+def plan_update(old: Properties, new: Properties, package: dict[str, Any]) -> Plan:
+    """An Update of a resource whose Create declared `old` on the package as it was
+    before `package` (the record says what it manages: `old`'s items, no priors)."""
+    return update(old, new, package, managing(old))
 
 
-def plan_update(old: Properties, new: Properties, live: dict[str, Any]) -> Plan:
-    """An Update of a resource made before the prior-state table: the stateless rule."""
-    return listed(plan(Request(IDENTITY, "Update", "update", new, baseline=old), live, None))
-
-
-def plan_delete(arn: str, keys: dict[str, str], live: dict[str, Any]) -> Plan:
-    return listed(plan_release(Properties(parse_package_arn(arn), metadata=keys), live, None, removing_record=True))
-
-
-def package(metadata: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
-    return {"ModelPackageArn": ARN, "ModelPackageGroupName": "churn", "ModelPackageVersion": 2,
-            "ModelPackageStatus": "Completed", "ModelApprovalStatus": "PendingManualApproval",
-            "CustomerMetadataProperties": dict(metadata or {}), **fields}
+def managing(old: Properties, priors: dict[str, Any] | None = None) -> Ownership:
+    """The record of a resource that declares `old`; `priors`: items it changed (None: absent)."""
+    priors = priors or {}
+    entries = {("field", k): entry((ME, v), **({"prior": priors[k]} if k in priors else {}))
+               for k, v in old.fields.items()}
+    entries.update({("metadata", k): entry((ME, v), **({"prior": priors[k]} if k in priors else {}))
+                    for k, v in old.metadata.items()})
+    return owned(entries)
 
 
 def spec(name: str, image: str = "img") -> dict[str, Any]:
@@ -60,9 +47,7 @@ def spec(name: str, image: str = "img") -> dict[str, Any]:
 
 def only(plan: Plan) -> dict[str, Any]:
     assert len(plan.calls) == 1, plan.calls
-    request = dict(plan.calls[0])
-    assert request.pop("ModelPackageArn") == ARN
-    return request
+    return body(plan.calls[0])
 
 
 # --- Create -------------------------------------------------------------------
@@ -75,7 +60,7 @@ def test_create_sends_what_differs_and_leaves_others_keys() -> None:
 
 def test_redelivered_create_makes_no_call() -> None:
     live = package({"ticket": "CAB-1"}, ModelApprovalStatus="Approved")
-    assert plan_create(declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved"), live).calls == []
+    assert plan_create(declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved"), live).calls == ()
 
 
 def test_create_refuses_to_take_over_a_key_holding_another_value() -> None:
@@ -99,7 +84,8 @@ def test_update_sets_added_and_changed_keys_and_removes_dropped_ones() -> None:
     old = declared({"ticket": "CAB-1", "approved-by": "ml", "same": "s"})
     new = declared({"ticket": "CAB-2", "evaluation": "s3://e", "same": "s"})
     live = package({"ticket": "CAB-1", "approved-by": "ml", "same": "s", "pipeline": "p"})
-    assert only(plan_update(old, new, live)) == {
+    record = managing(old, {"ticket": None, "approved-by": None})  # "same" was there already
+    assert only(update(old, new, live, record)) == {
         "CustomerMetadataProperties": {"ticket": "CAB-2", "evaluation": "s3://e"},
         "CustomerMetadataPropertiesToRemove": ["approved-by"],
     }
@@ -109,12 +95,13 @@ def test_update_that_changes_nothing_live_makes_no_call() -> None:
     old = declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved")
     new = declared({"ticket": "CAB-1"}, ModelApprovalStatus="Approved", ApprovalDescription="d")
     live = package({"ticket": "CAB-1"}, ModelApprovalStatus="Approved", ApprovalDescription="d")
-    assert plan_update(old, new, live).calls == []
+    assert plan_update(old, new, live).calls == ()
 
 
 def test_dropped_key_changed_by_someone_else_is_left_with_a_warning() -> None:
-    plan = plan_update(declared({"ticket": "CAB-1"}), declared({}), package({"ticket": "CAB-9"}))
-    assert plan.calls == []
+    old = declared({"ticket": "CAB-1"})
+    plan = update(old, declared({}), package({"ticket": "CAB-9"}), managing(old, {"ticket": None}))
+    assert plan.calls == ()
     assert any("ticket" in w for w in plan.warnings)
 
 
@@ -132,7 +119,7 @@ def test_update_checks_ownership_only_for_keys_it_starts_managing() -> None:
 def test_keys_to_remove_are_removed_again_only_when_the_list_changes() -> None:
     live = package({"stale": "back", "older": "1"})
     same = declared(CustomerMetadataPropertiesToRemove=["stale"])
-    assert plan_update(same, same, live).calls == []
+    assert plan_update(same, same, live).calls == ()
     changed = declared(CustomerMetadataPropertiesToRemove=["stale", "older"])
     assert only(plan_update(same, changed, live)) == {"CustomerMetadataPropertiesToRemove": ["older", "stale"]}
 
@@ -140,7 +127,8 @@ def test_keys_to_remove_are_removed_again_only_when_the_list_changes() -> None:
 def test_rollback_is_an_update_with_old_and_new_swapped() -> None:
     before, failed = declared({"ticket": "CAB-1"}), declared({"ticket": "CAB-2", "extra": "x"})
     live = package({"ticket": "CAB-2", "extra": "x", "pipeline": "p"})  # the failed update had applied
-    assert only(plan_update(failed, before, live)) == {
+    record = managing(failed, {"ticket": None, "extra": None})
+    assert only(update(failed, before, live, record)) == {
         "CustomerMetadataProperties": {"ticket": "CAB-1"}, "CustomerMetadataPropertiesToRemove": ["extra"]}
 
 
@@ -170,15 +158,15 @@ def test_more_than_fifteen_specifications_in_all_fail() -> None:
 def test_dropped_specification_stays_with_a_warning() -> None:
     live = package(AdditionalInferenceSpecifications=[spec("neo")])
     plan = plan_update(declared(AdditionalInferenceSpecificationsToAdd=[spec("neo")]), declared(), live)
-    assert plan.calls == [] and any("neo" in w for w in plan.warnings)
+    assert plan.calls == () and any("neo" in w for w in plan.warnings)
 
 
 def test_source_uri_and_inference_specification_go_in_two_calls() -> None:
     inference = {"Containers": [{"Image": "new"}]}
     plan = plan_create(declared(SourceUri="s3://src", InferenceSpecification=inference,
                                 ModelApprovalStatus="Approved"), package())
-    assert [sorted(r) for r in plan.calls] == [
-        ["InferenceSpecification", "ModelApprovalStatus", "ModelPackageArn"], ["ModelPackageArn", "SourceUri"]]
+    # The approval rides in the last call: a refused earlier call never needs it undone.
+    assert [sorted(body(c)) for c in plan.calls] == [["InferenceSpecification"], ["ModelApprovalStatus", "SourceUri"]]
 
 
 @pytest.mark.parametrize(
@@ -191,22 +179,24 @@ def test_model_card_content_and_status_are_split_in_an_order_that_works(
     card = {"ModelCardContent": '{"a": 1}', "ModelCardStatus": "Approved"}
     plan = plan_create(declared(ModelCard=card), package(ModelCard={"ModelCardContent": "{}",
                                                                     "ModelCardStatus": live_status}))
-    assert [list(r["ModelCard"]) for r in plan.calls] == [[first], [second]]
+    assert [list(body(c)["ModelCard"]) for c in plan.calls] == [[first], [second]]
 
 
 def test_model_card_content_compares_as_json() -> None:
     live = package(ModelCard={"ModelCardContent": '{"a":1}', "ModelCardStatus": "Draft"})
     plan = plan_create(declared(ModelCard={"ModelCardContent": '{ "a": 1 }', "ModelCardStatus": "Draft"}), live)
-    assert plan.calls == []
+    assert plan.calls == ()
 
 
 # --- Delete, Data ---------------------------------------------------------------
 
 def test_delete_removes_managed_keys_whose_value_is_still_the_declared_one() -> None:
-    plan = plan_delete(ARN, {"ticket": "CAB-1", "edited": "mine", "gone": "x"},
-                       package({"ticket": "CAB-1", "edited": "theirs", "pipeline": "p"}))
+    old = declared({"ticket": "CAB-1", "edited": "mine", "gone": "x"})
+    plan = release(old, package({"ticket": "CAB-1", "edited": "theirs", "pipeline": "p"}),
+                   managing(old, {"ticket": None, "edited": None, "gone": None}))
     assert only(plan) == {"CustomerMetadataPropertiesToRemove": ["ticket"]}
     assert any("edited" in w for w in plan.warnings)
+    assert plan.intent.entries == {}
 
 
 def test_data_is_flat_strings_from_the_package_as_the_requests_leave_it() -> None:
@@ -222,61 +212,61 @@ VALUES = st.sampled_from(["1", "2", "3"])
 MAPS = st.dictionaries(KEYS, VALUES, max_size=6)
 
 
-def apply_all(live: dict[str, Any], plan: Plan) -> dict[str, Any]:
-    for request in plan.calls:
-        live = apply_update(live, request)
-    return live
-
-
 @given(old=MAPS, new=MAPS, live=MAPS, overwrite=st.booleans())
 def test_update_planner_properties(old: dict[str, str], new: dict[str, str], live: dict[str, str],
                                    overwrite: bool) -> None:
-    old_props, new_props = declared(old), declared(new, overwrite=overwrite)
-    before = package(live)
+    # GIVEN a resource created with `old` on a package holding `live`
+    start = package(live)
     try:
-        plan = plan_update(old_props, new_props, before)
+        created = create(declared(old, overwrite=True), start)
+    except MetadataConflict:
+        return
+    before, record = apply_all(start, created), created.intent
+    new_props = declared(new, overwrite=overwrite)
+    try:
+        plan = update(declared(old), new_props, before, record)
     except MetadataConflict:
         # refused only when a newly managed key holds another value, and not overwriting
         assert not overwrite
         assert any(k not in old and k in live and live[k] != v for k, v in new.items())
         return
     touched = set()
-    for request in plan.calls:
-        to_set = set(request.get("CustomerMetadataProperties", {}))
-        to_remove = set(request.get("CustomerMetadataPropertiesToRemove", []))
+    for call in plan.calls:
+        to_set = set(call.request.get("CustomerMetadataProperties", {}))
+        to_remove = set(call.request.get("CustomerMetadataPropertiesToRemove", []))
         assert not to_set & to_remove, "a key both set and removed"
-        assert request.get("CustomerMetadataProperties", None) != {}, "an empty map sent"
+        assert call.request.get("CustomerMetadataProperties", None) != {}, "an empty map sent"
         touched |= to_set | to_remove
     # a key that no version of the properties declared appears in no request
     assert touched <= set(old) | set(new)
     after = apply_all(before, plan)
     metadata = after.get("CustomerMetadataProperties", {})
-    # the declared state holds; dropped keys are gone unless someone else changed them
+    # the declared state holds; dropped keys hold what they held before the resource
     assert all(metadata[k] == v for k, v in new.items())
     for key in set(old) - set(new):
-        assert key not in metadata or live.get(key) != old[key]
+        assert metadata.get(key) == live.get(key)
     # keys nobody declared are untouched
     assert {k: v for k, v in metadata.items() if k not in old and k not in new} == {
         k: v for k, v in live.items() if k not in old and k not in new}
     # planning again after applying gives no request
-    assert plan_update(old_props, new_props, after).calls == []
+    assert update(new_props, new_props, after, plan.intent).calls == ()
 
 
 @given(declared_keys=MAPS, live=MAPS)
-def test_delete_planner_properties(declared_keys: dict[str, str], live: dict[str, str]) -> None:
-    before = package(live)
-    after = apply_all(before, plan_delete(ARN, declared_keys, before))
-    metadata = after.get("CustomerMetadataProperties", {})
-    for key, value in live.items():
-        released = key in declared_keys and declared_keys[key] == value
-        assert (key not in metadata) if released else metadata[key] == value
+def test_a_create_then_its_delete_gives_back_every_key(declared_keys: dict[str, str], live: dict[str, str]) -> None:
+    start = package(live)
+    created = create(declared(declared_keys, overwrite=True), start)
+    middle = apply_all(start, created)
+    after = apply_all(middle, release(declared(declared_keys), middle, created.intent))
+    assert after.get("CustomerMetadataProperties", {}) == live
 
 
 @given(new=MAPS, live=MAPS, approval=st.sampled_from(["Approved", "Rejected", "PendingManualApproval"]))
 def test_create_then_redelivered_create_is_a_no_op(new: dict[str, str], live: dict[str, str],
                                                     approval: str) -> None:
-    props = declared(new, overwrite=True, ModelApprovalStatus=approval)
-    after = apply_all(package(live), plan_create(props, package(live)))
-    assert plan_create(props, after).calls == []
+    props_ = declared(new, overwrite=True, ModelApprovalStatus=approval)
+    first = create(props_, package(live), request_id="same")
+    after = apply_all(package(live), first)
+    again = create(props_, after, first.intent, request_id="same")
+    assert again.calls == () and again.intent == first.intent
     assert after["ModelApprovalStatus"] == approval
-

@@ -5,112 +5,95 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model_package_resource.arns import parse_package_arn
-from model_package_resource.plan import plan, plan_release, plan_revert, simulate
-from model_package_resource.priors import Priors
+from model_package_resource import rules
+from model_package_resource.errors import MetadataConflict, RuleRefusal
+from model_package_resource.ownership import Ownership
+from model_package_resource.plan import plan_revert, simulate
 from model_package_resource.properties import Properties
-from model_package_resource.request import Identity, Request
 from tests.helpers import ARN
-
-PACKAGE = parse_package_arn(ARN)
-IDENTITY = Identity("Update", "r-1", "arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1", "Approve", ARN)
+from tests.unit.planning import (
+    APPROVAL,
+    ME,
+    OTHER,
+    PACKAGE,
+    apply_all,
+    body,
+    create,
+    entry,
+    live,
+    owned,
+    release,
+    update,
+)
+from tests.unit.planning import props as declared
 
 
 def props(metadata: dict[str, str] | None = None, *, overwrite: bool = False, **fields: Any) -> Properties:
-    return Properties(PACKAGE, fields=fields, metadata=dict(metadata or {}), overwrite_existing_metadata=overwrite)
-
-
-def live(metadata: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
-    return {"ModelPackageArn": ARN, "ModelPackageStatus": "Completed",
-            "ModelApprovalStatus": "PendingManualApproval", "CustomerMetadataProperties": dict(metadata or {}),
-            **fields}
-
-
-def create(new: Properties, package: dict[str, Any], priors: Priors | None = None) -> Any:
-    return plan(Request(IDENTITY, "Create", "create", new), package, priors)
-
-
-def update(old: Properties, new: Properties, package: dict[str, Any], priors: Priors | None) -> Any:
-    return plan(Request(IDENTITY, "Update", "update", new, baseline=old), package, priors)
-
-
-def body(call: Any) -> dict[str, Any]:
-    return {k: v for k, v in call.items() if k != "ModelPackageArn"}
-
-
-# --- priors are recorded for what the resource changes, and only that ----------
-
-def test_create_records_the_prior_of_each_field_and_key_it_changes() -> None:
-    planned = create(props({"ticket": "CAB-1", "same": "x"}, ModelApprovalStatus="Approved"),
-                     live({"same": "x", "pipeline": "p"}))
-    assert planned.priors == Priors(fields={"ModelApprovalStatus": "PendingManualApproval"},
-                                    metadata={"ticket": None})
-    assert planned.record_changes
-
-
-def test_a_later_change_keeps_the_first_prior() -> None:
-    held = Priors(fields={"ModelApprovalStatus": "PendingManualApproval"})
-    planned = update(props(ModelApprovalStatus="Approved"), props(ModelApprovalStatus="Rejected"),
-                     live(ModelApprovalStatus="Approved"), held)
-    assert planned.priors == held and not planned.record_changes
+    return declared(metadata, overwrite=overwrite, **fields)
 
 
 # --- release -------------------------------------------------------------------
 
-def test_dropping_the_approval_gives_back_the_prior_status() -> None:
-    held = Priors(fields={"ModelApprovalStatus": "PendingManualApproval"})
+def test_dropping_the_approval_gives_back_the_prior_or_as_close_as_sagemaker_allows() -> None:
+    held = owned({APPROVAL: entry((ME, "Approved"), prior="Rejected")})
     planned = update(props(ModelApprovalStatus="Approved"), props(), live(ModelApprovalStatus="Approved"), held)
-    assert [body(c) for c in planned.calls] == [{"ModelApprovalStatus": "PendingManualApproval"}]
-    assert planned.priors == Priors() and planned.releases == 1
+    assert [body(c) for c in planned.calls] == [{"ModelApprovalStatus": "Rejected"}]
+    assert planned.intent.entries == {} and planned.releases == 1
+    # No way back to PendingManualApproval: released to Rejected.
+    held = owned({APPROVAL: entry((ME, "Approved"), prior="PendingManualApproval")})
+    planned = update(props(ModelApprovalStatus="Approved"), props(), live(ModelApprovalStatus="Approved"), held)
+    assert [body(c) for c in planned.calls] == [{"ModelApprovalStatus": "Rejected"}]
 
 
 def test_a_value_changed_since_by_someone_else_is_left_with_a_warning() -> None:
-    held = Priors(fields={"ModelApprovalStatus": "PendingManualApproval"})
+    held = owned({APPROVAL: entry((ME, "Approved"), prior="PendingManualApproval")})
     planned = update(props(ModelApprovalStatus="Approved"), props(), live(ModelApprovalStatus="Rejected"), held)
     assert planned.calls == ()
     assert any("ModelApprovalStatus was changed since" in w for w in planned.warnings)
 
 
 def test_a_value_the_resource_never_changed_has_no_prior_and_is_left() -> None:
+    held = owned({APPROVAL: entry((ME, "Approved")), ("metadata", "k"): entry((ME, "v"))})
     planned = update(props({"k": "v"}, ModelApprovalStatus="Approved"), props(),
-                     live({"k": "v"}, ModelApprovalStatus="Approved"), Priors())
+                     live({"k": "v"}, ModelApprovalStatus="Approved"), held)
     assert planned.calls == () and planned.warnings == ()
 
 
 def test_delete_gives_a_taken_over_key_its_previous_value_and_removes_an_added_one() -> None:
-    held = Priors(metadata={"owner": "pipeline", "ticket": None})
-    planned = plan_release(props({"owner": "platform", "ticket": "CAB-1"}), live({"owner": "platform",
-                           "ticket": "CAB-1", "other": "o"}), held, removing_record=True)
+    held = owned({("metadata", "owner"): entry((ME, "platform"), prior="pipeline"),
+                  ("metadata", "ticket"): entry((ME, "CAB-1"), prior=None)})
+    planned = release(props({"owner": "platform", "ticket": "CAB-1"}), live({"owner": "platform",
+                      "ticket": "CAB-1", "other": "o"}), held)
     assert [body(c) for c in planned.calls] == [{"CustomerMetadataProperties": {"owner": "pipeline"},
                                                  "CustomerMetadataPropertiesToRemove": ["ticket"]}]
-    assert planned.priors is None
+    assert planned.intent.entries == {}
 
 
-def test_without_a_record_the_stateless_rule_applies() -> None:
-    planned = plan_release(props({"ticket": "CAB-1", "edited": "mine"}, ModelApprovalStatus="Approved"),
-                           live({"ticket": "CAB-1", "edited": "theirs"}, ModelApprovalStatus="Approved"),
-                           None, removing_record=True)
-    assert [body(c) for c in planned.calls] == [{"CustomerMetadataPropertiesToRemove": ["ticket"]}]
+def test_without_a_record_nothing_is_released() -> None:
+    planned = release(props({"ticket": "CAB-1", "edited": "mine"}, ModelApprovalStatus="Approved"),
+                      live({"ticket": "CAB-1", "edited": "theirs"}, ModelApprovalStatus="Approved"), Ownership())
+    assert planned.calls == () and planned.releases == 0
 
 
 def test_a_field_absent_before_that_sagemaker_cannot_unset_is_left_with_a_warning() -> None:
     stage = {"Stage": "Staging", "StageStatus": "Approved"}
-    held = Priors(fields={"ModelLifeCycle": None, "ApprovalDescription": None})
-    planned = plan_release(props(ModelLifeCycle=stage, ApprovalDescription="CAB-1"),
-                           live(ModelLifeCycle=stage, ApprovalDescription="CAB-1"), held, removing_record=True)
+    held = owned({("field", "ModelLifeCycle"): entry((ME, stage), prior=None),
+                  ("field", "ApprovalDescription"): entry((ME, "CAB-1"), prior=None)})
+    planned = release(props(ModelLifeCycle=stage, ApprovalDescription="CAB-1"),
+                      live(ModelLifeCycle=stage, ApprovalDescription="CAB-1"), held)
     assert [body(c) for c in planned.calls] == [{"ApprovalDescription": ""}]
     assert any("ModelLifeCycle was absent before" in w for w in planned.warnings)
 
 
 def test_rollback_may_take_back_the_resources_own_keys_without_a_conflict() -> None:
     # The pipeline edited a key the restored properties declare, which the resource changed before.
-    held = Priors(metadata={"ticket": None})
+    held = owned({("metadata", "ticket"): entry((ME, "CAB-1"), prior=None)})
     restored = props({"ticket": "CAB-1"})
-    planned = plan(Request(IDENTITY, "Update", "replacement-rollback", restored, baseline=restored),
-                   live({"ticket": "edited"}), held)
+    planned = update(restored, restored, live({"ticket": "edited"}), held)
     assert [body(c) for c in planned.calls] == [{"CustomerMetadataProperties": {"ticket": "CAB-1"}}]
 
 
@@ -134,26 +117,34 @@ def test_fields_sagemaker_fills_in_are_no_difference() -> None:
 
 # --- revert --------------------------------------------------------------------------
 
-def test_revert_gives_back_each_applied_call_newest_first() -> None:
-    before = live({"pipeline": "p"}, SourceUri="s3://old", InferenceSpecification={"Containers": [{"Image": "a"}]})
+def requests(planned: Any) -> list[Any]:
+    return [call.request for call in planned.calls]
+
+
+def test_revert_gives_back_what_the_applied_calls_changed_in_the_fewest_calls() -> None:
+    before = live({"pipeline": "p"}, ModelApprovalStatus="Rejected", SourceUri="s3://old",
+                  InferenceSpecification={"Containers": [{"Image": "a"}]})
     planned = create(props({"ticket": "CAB-1"}, ModelApprovalStatus="Approved", SourceUri="s3://new",
                            InferenceSpecification={"Containers": [{"Image": "b"}]}), before)
     assert len(planned.calls) == 2  # SageMaker refuses SourceUri with InferenceSpecification in one call
-    reverts, left = plan_revert(before, planned.calls)
+    reverts, left = plan_revert(before, requests(planned))
     assert left == ()
-    assert [set(body(c)) for c in reverts] == [{"SourceUri"}, {"CustomerMetadataPropertiesToRemove",
-                                                              "ModelApprovalStatus", "InferenceSpecification"}]
+    # The newest call's items first; SageMaker's rules still split SourceUri from the specification.
+    assert [set(body(c)) for c in reverts] == [{"SourceUri", "CustomerMetadataPropertiesToRemove"},
+                                               {"ModelApprovalStatus", "InferenceSpecification"}]
     state = before
-    for call in [*planned.calls, *reverts]:
-        state = simulate(state, call)
+    for call in [*requests(planned), *reverts]:
+        state = rules.apply(state, call, strict=True)
     assert state == before
 
 
 def test_what_cannot_be_reverted_is_named() -> None:
     before = live()
-    calls = ({"ModelPackageArn": ARN, "ModelLifeCycle": {"Stage": "Prod", "StageStatus": "Approved"}},)
+    calls = ({"ModelPackageArn": ARN, "ModelLifeCycle": {"Stage": "Prod", "StageStatus": "Approved"}},
+             {"ModelPackageArn": ARN, "ModelApprovalStatus": "Approved"})
     reverts, left = plan_revert(before, calls)
-    assert reverts == () and left == ("ModelLifeCycle",)
+    # No way back to PendingManualApproval; a stage cannot be unset.
+    assert reverts == () and left == ("ModelApprovalStatus", "ModelLifeCycle")
 
 
 KEYS = st.sampled_from(["a", "b", "c", "d"])
@@ -173,9 +164,12 @@ def declaration(data: st.DataObject) -> Properties:
 
 
 def normal(state: dict[str, Any]) -> dict[str, Any]:
-    """The package as compared: an empty description is what "absent" is given back as."""
+    """The package as compared: an empty description is what "absent" is given back as;
+    a released approval is as close as SageMaker allows (Rejected for PendingManualApproval)."""
+    approval = state.get("ModelApprovalStatus")
     return {"metadata": state.get("CustomerMetadataProperties") or {},
-            "approval": state.get("ModelApprovalStatus"), "description": state.get("ApprovalDescription") or ""}
+            "approval": "PendingManualApproval" if approval == "Rejected" else approval,
+            "description": state.get("ApprovalDescription") or ""}
 
 
 @given(data=st.data(), metadata=MAPS, status=STATUS)
@@ -183,13 +177,17 @@ def test_applying_any_prefix_of_a_plan_then_its_revert_gives_the_pre_image(
     data: st.DataObject, metadata: dict[str, str], status: str
 ) -> None:
     before = live(metadata, ModelApprovalStatus=status)
-    planned = create(declaration(data), before)
-    applied = planned.calls[: data.draw(st.integers(0, len(planned.calls)))]
+    try:
+        planned = create(declaration(data), before)
+    except RuleRefusal:
+        return  # PendingManualApproval declared for a decided package: refused before any call
+    # A revert follows a failed call: every call before the last may be applied.
+    applied = requests(planned)[: data.draw(st.integers(0, max(len(planned.calls) - 1, 0)))]
     reverts, left = plan_revert(before, applied)
     state = before
     for call in [*applied, *reverts]:
-        state = simulate(state, call)
-    assert left == () and normal(state) == normal(before)
+        state = rules.apply(state, call, strict=True)
+    assert left == () and state == before
 
 
 @given(data=st.data(), metadata=MAPS, status=STATUS)
@@ -197,30 +195,18 @@ def test_release_after_any_sequence_of_declared_states_restores_every_prior(
     data: st.DataObject, metadata: dict[str, str], status: str
 ) -> None:
     before = live(metadata, ModelApprovalStatus=status)
-    state, priors, old = before, None, None
+    state, record, old = before, Ownership(), None
     for _ in range(data.draw(st.integers(1, 4))):
         new = declaration(data)
-        kind = "create" if old is None else "update"
-        planned = plan(Request(IDENTITY, "Update", kind, new, baseline=old), state, priors)
-        for call in planned.calls:
-            state = simulate(state, call)
-        priors, old = planned.priors, new
-    assert old is not None
-    released = plan_release(old, state, priors, removing_record=True)
-    for call in released.calls:
-        state = simulate(state, call)
+        try:
+            planned = create(new, state) if old is None else update(old, new, state, record)
+        except RuleRefusal:
+            continue
+        state, record, old = apply_all(state, planned), planned.intent, new
+    if old is None:
+        return
+    state = apply_all(state, release(old, state, record))
     assert normal(state) == normal(before)
-
-
-def test_the_record_written_before_the_calls_keeps_the_priors_this_event_releases() -> None:
-    # Until the release is made, the package still holds the declared value: a record
-    # without its prior could never give it back if the revert or the record's restore failed.
-    held = Priors(fields={"ApprovalDescription": "theirs"}, metadata={"ticket": None})
-    planned = update(props({"ticket": "CAB-1"}, ApprovalDescription="mine"), props({"ticket": "CAB-1"}),
-                     live({"ticket": "CAB-1"}, ApprovalDescription="mine"), held)
-    assert [body(c) for c in planned.calls] == [{"ApprovalDescription": "theirs"}]
-    assert planned.recorded == held
-    assert planned.priors == Priors(metadata={"ticket": None})
 
 
 def test_a_card_part_absent_before_is_named_as_left() -> None:
@@ -239,8 +225,20 @@ def test_a_stage_absent_before_rides_in_the_last_call() -> None:
 
 
 def test_a_key_listed_for_removal_is_removed_rather_than_given_its_prior_back() -> None:
-    held = Priors(metadata={"k": "theirs"})
+    held = owned({("metadata", "k"): entry((ME, "mine"), prior="theirs")})
     old = props({"k": "mine"})
     new = Properties(PACKAGE, keys_to_remove=("k",))
     planned = update(old, new, live({"k": "mine"}), held)
     assert [body(c) for c in planned.calls] == [{"CustomerMetadataPropertiesToRemove": ["k"]}]
+    assert planned.intent.entries == {}
+
+
+def test_a_key_another_resource_manages_cannot_be_listed_for_removal() -> None:
+    held = owned({("metadata", "k"): entry((OTHER, "theirs"))})
+    with pytest.raises(MetadataConflict, match="k is listed for removal but managed by stack prod, resource Approve"):
+        create(Properties(PACKAGE, keys_to_remove=("k",)), live({"k": "theirs"}), held)
+
+
+def test_simulate_leaves_a_refused_call_unapplied() -> None:
+    before = live(ModelApprovalStatus="Approved")
+    assert simulate(before, {"ModelPackageArn": ARN, "ModelApprovalStatus": "PendingManualApproval"}) == before

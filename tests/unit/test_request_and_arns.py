@@ -13,7 +13,7 @@ from model_package_resource.credentials import RoleCredentials, session_name
 from model_package_resource.errors import InvalidProperty, RoleError
 from model_package_resource.request import parse_request, signed_time
 from model_package_resource.response_url import response_url_refusal
-from model_package_resource.timing import Budget
+from model_package_resource.timing import Deadline
 from tests.helpers import ARN, OTHER_ARN
 
 URL = "https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/r?X-Amz-Date=20261129T120000Z"
@@ -34,7 +34,9 @@ def event(request_type: str = "Update", new: str = ARN, old: str = ARN, physical
         ({"new": OTHER_ARN}, "replacement"),  # CloudFormation holds the old package
         ({"old": OTHER_ARN}, "replacement-rollback"),  # it holds the new properties' package
         ({"request_type": "Delete"}, "release"),
-        ({"request_type": "Delete", "physical": "failed-create/r"}, "nothing"),
+        # A Delete releases the properties' package, whatever the id (a failed Create's)
+        ({"request_type": "Delete", "physical": "failed-create/r"}, "release"),
+        ({"request_type": "Delete", "physical": "failed-create/r", "new": "not-an-arn"}, "nothing"),
     ],
 )
 def test_each_event_is_parsed_once_into_its_kind_of_change(change: dict[str, str], kind: str) -> None:
@@ -130,21 +132,22 @@ def test_credentials_are_cached_per_role_until_shortly_before_they_expire(monkey
     now = [1_000.0]
     roles = RoleCredentials(clock=lambda: now[0])
     role = parse_role_arn("arn:aws:iam::111122223333:role/governor", parse_package_arn(ARN))
-    first = roles.for_role(role, "eu-west-1", "s.L", Budget.within(30))
-    assert sts.calls == [{"RoleArn": role.arn, "RoleSessionName": "s.L", "DurationSeconds": 900}]
+    first = roles.for_role(role, "eu-west-1", "s.L", Deadline.within(30))
+    assert [{k: v for k, v in call.items() if k != "__deadline"} for call in sts.calls] == [
+        {"RoleArn": role.arn, "RoleSessionName": "s.L", "DurationSeconds": 900}]
     now[0] += 500  # 400 s left: still more than the 300 s margin
-    assert roles.for_role(role, "eu-west-1", "s.L", Budget.within(30)) is first
+    assert roles.for_role(role, "eu-west-1", "s.L", Deadline.within(30)) is first
     now[0] += 150  # 250 s left: asked again
-    assert roles.for_role(role, "eu-west-1", "s.L", Budget.within(30))["aws_access_key_id"] == "AKIA2"
+    assert roles.for_role(role, "eu-west-1", "s.L", Deadline.within(30))["aws_access_key_id"] == "AKIA2"
     # Another resource using the same role gets its own session (its name in CloudTrail).
-    assert roles.for_role(role, "eu-west-1", "s.Other", Budget.within(30))["aws_access_key_id"] == "AKIA3"
+    assert roles.for_role(role, "eu-west-1", "s.Other", Deadline.within(30))["aws_access_key_id"] == "AKIA3"
 
 
 def test_sts_refusal_is_a_role_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("model_package_resource.clients.client", lambda *a, **k: FakeSts(900, refuse=True))
     role = parse_role_arn("arn:aws:iam::111122223333:role/governor", parse_package_arn(ARN))
     with pytest.raises(RoleError, match="AccessDenied: not trusted") as raised:
-        RoleCredentials().for_role(role, "eu-west-1", "s.L", Budget.within(30))
+        RoleCredentials().for_role(role, "eu-west-1", "s.L", Deadline.within(30))
     assert str(raised.value).startswith("Cannot assume role at RoleArn: STS AssumeRole")
 
 

@@ -1,5 +1,5 @@
 """The SageMaker gateway on its own: a fake client, no network. Service and transport
-errors become domain errors; a package in progress is waited for within the budget;
+errors become domain errors; a package in progress is waited for within the deadline;
 each plan's calls carry their own ClientToken."""
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from model_package_resource.errors import (
     ConcurrentUpdate,
     PackageNotFound,
     PackageUnavailable,
+    Refused,
     SageMakerError,
     TimedOut,
 )
 from model_package_resource.sagemaker import SageMakerGateway
-from model_package_resource.timing import Budget
+from model_package_resource.timing import Deadline
 from tests.helpers import ARN
 
 PACKAGE = parse_package_arn(ARN)
@@ -34,7 +35,7 @@ class FakeClient:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def _answer(self, operation: str, params: dict[str, Any]) -> Any:
-        params.pop("__budget", None)
+        params.pop("__deadline", None)
         self.calls.append((operation, params))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
@@ -53,7 +54,7 @@ def refused(code: str, message: str = "no") -> ClientError:
 
 
 def gateway(client: FakeClient, role: Any = None, slept: list[float] | None = None) -> SageMakerGateway:
-    return SageMakerGateway(client, Budget.within(60), "r-1", PACKAGE, role,
+    return SageMakerGateway(client, Deadline.within(60), "r-1", PACKAGE, role,
                             sleep=(slept.append if slept is not None else lambda s: None))
 
 
@@ -61,8 +62,10 @@ def gateway(client: FakeClient, role: Any = None, slept: list[float] | None = No
     ("error", "kind", "text"),
     [
         (refused("ConflictException"), ConcurrentUpdate, "UpdateModelPackage failed: ConflictException"),
-        (refused("ValidationException", "bad"), SageMakerError, "SageMaker error at ModelApprovalStatus"),
-        (refused("ValidationException", "Model package does not exist"), PackageNotFound, "does not exist"),
+        (refused("ValidationException", "bad"), Refused, "SageMaker error at ModelApprovalStatus: UpdateModelPackage refused"),
+        # Missing means missing: only DescribeModelPackage says so; an update's "does not exist" is a refusal.
+        (refused("ValidationException", "Model package does not exist"), Refused, "does not exist"),
+        (refused("ThrottlingException", "Rate exceeded"), SageMakerError, "ThrottlingException"),
         (refused("AccessDeniedException"), AccessDenied, "RegistryAccountIds"),
         (ReadTimeoutError(endpoint_url="https://x"), TimedOut, "did not answer in time"),
         (ConnectionClosedError(endpoint_url="https://x"), SageMakerError, "could not be reached"),
@@ -80,6 +83,24 @@ def test_access_denied_through_a_role_names_the_role() -> None:
         gateway(FakeClient(refused("AccessDeniedException")), role).describe()
 
 
+@pytest.mark.parametrize("message", [
+    f"ModelPackage {ARN} does not exist.",  # SageMaker's wording, as its Kubernetes controller expects it
+    f"Could not find model package {ARN}",  # as the SageMaker Python SDK expects it
+    "Model package churn/2 not found",  # the local registry (moto)
+])
+def test_a_package_is_missing_only_when_describe_says_that_package_does_not_exist(message: str) -> None:
+    assert gateway(FakeClient(refused("ValidationException", message))).describe() is None
+
+
+@pytest.mark.parametrize("message", [
+    "Image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/model:1 not found",
+    "Model data s3://bucket/model.tar.gz does not exist",
+])
+def test_any_other_not_found_is_a_refusal_not_a_missing_package(message: str) -> None:
+    with pytest.raises(Refused, match="DescribeModelPackage refused"):
+        gateway(FakeClient(refused("ValidationException", message))).describe()
+
+
 def test_a_missing_package_describes_as_none_and_waiting_stops_on_unusable_states() -> None:
     assert gateway(FakeClient(refused("ValidationException", "ModelPackage does not exist"))).describe() is None
     with pytest.raises(PackageUnavailable, match="Failed"):
@@ -95,7 +116,7 @@ def test_a_package_in_progress_is_waited_for_with_growing_pauses() -> None:
 
 
 def test_waiting_stops_when_the_budget_has_no_room_for_another_describe() -> None:
-    short = SageMakerGateway(FakeClient({"ModelPackageStatus": "InProgress"}), Budget.within(1.2), "r", PACKAGE)
+    short = SageMakerGateway(FakeClient({"ModelPackageStatus": "InProgress"}), Deadline.within(1.2), "r", PACKAGE)
     with pytest.raises(TimedOut, match="still InProgress"):
         short.describe_ready()
 

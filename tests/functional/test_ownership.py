@@ -1,0 +1,270 @@
+"""Several resources on one package, through the whole invocation (plan, record,
+transaction) with SageMaker and the record table in memory, SageMaker as strict as
+the local registry. GIVEN stacks that create, update and delete resources on one
+package in any order, THEN: each item holds what its last setter declares (or its
+prior when no one manages it); the record names no resource as manager of an item
+it stopped declaring; whatever order they are deleted in, the last Delete leaves the
+package as before the first."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model_package_resource.invocation import Outcome, run
+from model_package_resource.ownership import holds, live_value, resource_key
+from model_package_resource.request import parse_request
+from model_package_resource.timing import Deadline
+from tests.fakes import MemoryRecords, MemorySageMaker
+from tests.helpers import ARN
+
+URL = "https://bucket.s3.amazonaws.com/response?X-Amz-Date=20261130T000000Z&X-Amz-Signature=s"
+PENDING = "PendingManualApproval"
+
+
+def package(metadata: dict[str, str] | None = None, approval: str = PENDING) -> dict[str, Any]:
+    return {"ModelPackageArn": ARN, "ModelPackageStatus": "Completed", "ModelApprovalStatus": approval,
+            "CustomerMetadataProperties": dict(metadata or {})}
+
+
+@dataclass
+class Stacks:
+    """CloudFormation's side: resources (stack, logical id) and what each declares."""
+
+    sagemaker: MemorySageMaker
+    records: MemoryRecords = field(default_factory=MemoryRecords)
+    declared: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    answers: list[Outcome] = field(default_factory=list)
+    count: int = 0
+
+    @classmethod
+    def on(cls, live: dict[str, Any]) -> Stacks:
+        return cls(MemorySageMaker({ARN: copy.deepcopy(live)}))
+
+    @property
+    def live(self) -> dict[str, Any]:
+        return self.sagemaker.packages[ARN]
+
+    def event(self, kind: str, stack: str, logical: str, properties: dict[str, Any] | None,
+              old: dict[str, Any] | None = None, request_id: str | None = None) -> Outcome:
+        self.count += 1
+        event: dict[str, Any] = {
+            "RequestType": kind, "RequestId": request_id or f"request-{self.count}",
+            "StackId": f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{stack}/1",
+            "LogicalResourceId": logical, "ResponseURL": URL,
+            "ResourceProperties": {"ServiceToken": "token", "ModelPackageArn": ARN, **(properties or {})},
+        }
+        if old is not None:
+            event["OldResourceProperties"] = {"ServiceToken": "token", "ModelPackageArn": ARN, **old}
+        if kind != "Create":
+            event["PhysicalResourceId"] = ARN
+        outcome = run(parse_request(event, URL), Deadline.within(30), self.sagemaker.services(self.records))
+        self.answers.append(outcome)
+        return outcome
+
+    def create(self, stack: str, properties: dict[str, Any], logical: str = "Approve") -> Outcome:
+        outcome = self.event("Create", stack, logical, properties)
+        if outcome.status == "SUCCESS":
+            self.declared[(stack, logical)] = properties
+        return outcome
+
+    def update(self, stack: str, properties: dict[str, Any], logical: str = "Approve") -> Outcome:
+        old = self.declared[(stack, logical)]
+        outcome = self.event("Update", stack, logical, properties, old)
+        if outcome.status == "SUCCESS":
+            self.declared[(stack, logical)] = properties
+        return outcome
+
+    def delete(self, stack: str, logical: str = "Approve") -> Outcome:
+        outcome = self.event("Delete", stack, logical, self.declared[(stack, logical)])
+        if outcome.status == "SUCCESS":
+            del self.declared[(stack, logical)]
+        return outcome
+
+    def setters_hold(self) -> list[str]:
+        """Each managed item's live value is its last setter's declared value, and
+        every manager still declares it."""
+        problems = []
+        for item, entry in self.records.ownership(ARN).entries.items():
+            for manager in entry.managers:
+                stack_logical = _stack_logical(manager.resource)
+                props = self.declared.get(stack_logical, {})
+                value = props.get(item[1]) if item[0] == "field" else props.get(
+                    "CustomerMetadataProperties", {}).get(item[1])
+                if value is None and not (item[1] == "ModelApprovalStatus" and props.get(item[1]) == PENDING):
+                    problems.append(f"{stack_logical} manages {item} it does not declare")
+            if entry.setter and not holds(item, entry.setter.value, live_value(self.live, item)):
+                problems.append(f"{item}: live {live_value(self.live, item)!r}, setter declares {entry.setter.value!r}")
+        return problems
+
+
+def _stack_logical(resource: str) -> tuple[str, str]:
+    stack_id, _, logical = resource.rpartition("|")
+    return stack_id.split("/")[1], logical
+
+
+def approval_as_before(before: str, after: str) -> bool:
+    """As before, or as close as SageMaker allows (no way back to PendingManualApproval)."""
+    return after == before or (before == PENDING and after == "Rejected")
+
+
+# --- tables: two stacks on one package ---------------------------------------------------
+
+CAB = {"ModelApprovalStatus": "Approved", "CustomerMetadataProperties": {"ticket": "CAB-1"}}
+PROD = {"ModelApprovalStatus": "Approved", "CustomerMetadataProperties": {"env": "prod"}}
+
+
+@pytest.mark.parametrize("first", ["cab", "prod"])
+def test_deleting_one_of_two_stacks_keeps_the_approval_the_other_declares(first: str) -> None:
+    # GIVEN a CAB stack and a prod stack that both approve the package
+    stacks = Stacks.on(package({"pipeline": "p"}))
+    stacks.create("cab", CAB)
+    stacks.create("prod", PROD)
+    # WHEN the first of them is deleted
+    assert stacks.delete(first).status == "SUCCESS"
+    # THEN the approval stays (the other still declares it); only the first's key goes
+    assert stacks.live["ModelApprovalStatus"] == "Approved"
+    gone, kept = ("ticket", "env") if first == "cab" else ("env", "ticket")
+    assert gone not in stacks.live["CustomerMetadataProperties"]
+    assert kept in stacks.live["CustomerMetadataProperties"]
+    # AND the last Delete gives back what was there before both
+    assert stacks.delete("prod" if first == "cab" else "cab").status == "SUCCESS"
+    assert stacks.live["ModelApprovalStatus"] == "Rejected"  # no way back to Pending: released to Rejected
+    assert stacks.live["CustomerMetadataProperties"] == {"pipeline": "p"}
+    assert stacks.records.ownership(ARN).entries == {}
+
+
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
+def test_a_key_taken_over_is_given_back_in_either_order(order: tuple[str, str]) -> None:
+    # GIVEN A sets owner=a (absent before), then B takes it over with OverwriteExistingMetadata
+    stacks = Stacks.on(package({"pipeline": "p"}))
+    stacks.create("a", {"CustomerMetadataProperties": {"owner": "a"}})
+    stacks.create("b", {"CustomerMetadataProperties": {"owner": "b"}, "OverwriteExistingMetadata": "true"})
+    assert stacks.live["CustomerMetadataProperties"]["owner"] == "b"
+    # WHEN the first is deleted, THEN the key holds the remaining manager's value
+    stacks.delete(order[0])
+    assert stacks.live["CustomerMetadataProperties"].get("owner") == "a" if order[0] == "b" else "b"
+    # WHEN the second is deleted, THEN the package is as before both
+    stacks.delete(order[1])
+    assert stacks.live["CustomerMetadataProperties"] == {"pipeline": "p"}
+
+
+def test_a_different_value_of_an_item_another_stack_manages_is_a_conflict_naming_it() -> None:
+    stacks = Stacks.on(package())
+    stacks.create("cab", CAB)
+    # WHEN prod declares the approval otherwise, THEN it fails before any call, naming the CAB stack
+    outcome = stacks.create("prod", {"ModelApprovalStatus": "Rejected"})
+    assert outcome.status == "FAILED" and outcome.calls == ()
+    assert str(outcome.error).startswith("Ownership conflict at ModelApprovalStatus: managed by stack cab, resource Approve")
+    # AND a metadata key too, unless OverwriteExistingMetadata takes it over
+    outcome = stacks.create("prod", {"CustomerMetadataProperties": {"ticket": "OTHER"}})
+    assert str(outcome.error).startswith("Metadata conflict at CustomerMetadataProperties.ticket: managed by stack cab")
+    assert stacks.live["ModelApprovalStatus"] == "Approved"
+
+
+def test_changing_a_shared_value_is_a_conflict_while_the_other_stack_declares_it() -> None:
+    stacks = Stacks.on(package())
+    stacks.create("cab", CAB)
+    stacks.create("prod", PROD)
+    outcome = stacks.update("cab", {**CAB, "ModelApprovalStatus": "Rejected"})
+    assert outcome.status == "FAILED" and "managed by stack prod" in str(outcome.error)
+    assert stacks.live["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_value_changed_out_of_band_is_left_with_a_warning_when_its_manager_leaves() -> None:
+    stacks = Stacks.on(package())
+    stacks.create("cab", CAB)
+    stacks.sagemaker.packages[ARN]["CustomerMetadataProperties"]["ticket"] = "edited by hand"
+    outcome = stacks.delete("cab")
+    assert outcome.status == "SUCCESS"
+    assert stacks.live["CustomerMetadataProperties"]["ticket"] == "edited by hand"
+    assert any("ticket was changed since it was declared" in w for w in outcome.warnings)
+
+
+def test_a_retained_resource_declared_again_starts_afresh() -> None:
+    # GIVEN a resource that approved the package, then left the template with DeletionPolicy: Retain
+    stacks = Stacks.on(package({"owner": "pipeline"}))
+    stacks.create("cab", {"ModelApprovalStatus": "Approved"})
+    # (no Delete is sent)
+    # WHEN the same logical id is declared again (a new Create)
+    outcome = stacks.create("cab", {"ModelApprovalStatus": "Approved", "CustomerMetadataProperties": {"owner": "ml"}})
+    # THEN it is checked against live as any Create (owner holds another value)
+    assert outcome.status == "FAILED" and str(outcome.error).startswith("Metadata conflict")
+    outcome = stacks.create("cab", {"ModelApprovalStatus": "Approved"})
+    assert outcome.status == "SUCCESS"
+    # AND its Delete does not revoke the retained approval: the new resource never changed it
+    assert stacks.delete("cab").status == "SUCCESS"
+    assert stacks.live["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_redelivered_create_continues_and_answers_alike() -> None:
+    stacks = Stacks.on(package())
+    first = stacks.event("Create", "cab", "Approve", CAB, request_id="same")
+    again = stacks.event("Create", "cab", "Approve", CAB, request_id="same")
+    assert (first.status, first.physical_resource_id) == (again.status, again.physical_resource_id) == ("SUCCESS", ARN)
+    assert again.calls == ()
+    stacks.declared[("cab", "Approve")] = CAB
+    stacks.delete("cab")
+    assert stacks.live["ModelApprovalStatus"] == "Rejected"
+
+
+def test_no_record_releases_nothing_with_a_warning_and_a_count() -> None:
+    stacks = Stacks.on(package({"ticket": "CAB-1"}, approval="Approved"))
+    stacks.declared[("cab", "Approve")] = CAB  # made before the record existed
+    outcome = stacks.delete("cab")
+    assert outcome.status == "SUCCESS" and outcome.calls == () and outcome.unrecorded == 1
+    assert stacks.live["CustomerMetadataProperties"] == {"ticket": "CAB-1"}
+    assert stacks.sagemaker.describes == 0
+
+
+# --- properties: any stacks, any order ------------------------------------------------------
+
+KEYS = st.sampled_from(["ticket", "owner", "env"])
+VALUES = st.sampled_from(["a", "b"])
+DECLARATIONS = st.fixed_dictionaries({}, optional={
+    "ModelApprovalStatus": st.sampled_from(["Approved", "Rejected"]),
+    "CustomerMetadataProperties": st.dictionaries(KEYS, VALUES, max_size=2),
+    "OverwriteExistingMetadata": st.sampled_from(["true", "false"]),
+})
+STACKS = ["s1", "s2", "s3"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    live_metadata=st.dictionaries(st.sampled_from(["owner", "pipeline"]), VALUES, max_size=2),
+    approval=st.sampled_from([PENDING, "Approved"]),
+    steps=st.lists(st.tuples(st.sampled_from(["create", "update", "delete"]), st.sampled_from(STACKS), DECLARATIONS),
+                   max_size=12),
+    order=st.permutations(STACKS),
+)
+def test_any_stacks_in_any_order_leave_the_package_as_before(
+    live_metadata: dict[str, str], approval: str, steps: list[tuple[str, str, dict[str, Any]]], order: list[str]
+) -> None:
+    before = package(live_metadata, approval)
+    stacks = Stacks.on(before)
+    for operation, stack, declaration in steps:
+        exists = (stack, "Approve") in stacks.declared
+        if operation == "create" and not exists:
+            stacks.create(stack, declaration)
+        elif operation == "update" and exists:
+            outcome = stacks.update(stack, declaration)
+            if outcome.status == "FAILED":  # CloudFormation rolls it back: old and new swapped
+                rollback = stacks.event("Update", stack, "Approve", stacks.declared[(stack, "Approve")], declaration)
+                assert rollback.status == "SUCCESS", rollback.error
+        elif operation == "delete" and exists:
+            assert stacks.delete(stack).status == "SUCCESS"
+        assert stacks.setters_hold() == []
+    for stack in order:
+        if (stack, "Approve") in stacks.declared:
+            assert stacks.delete(stack).status == "SUCCESS"
+    after = stacks.live
+    assert after["CustomerMetadataProperties"] == before["CustomerMetadataProperties"]
+    assert approval_as_before(approval, after["ModelApprovalStatus"]), (approval, after["ModelApprovalStatus"])
+    assert stacks.records.ownership(ARN).entries == {}
+    assert all(a.status == "SUCCESS" or a.calls == () or a.reverts for a in stacks.answers)
+    assert resource_key  # the record's keys are StackId|LogicalResourceId
