@@ -36,7 +36,7 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-KINDS = (*wire.ERRORS, "slow", "reset", "down")
+KINDS = (*wire.ERRORS, "slow", "reset", "down", "lost")
 
 
 @dataclass
@@ -45,12 +45,14 @@ class Fault:
 
     operation: "*" (any), an operation ("PutItem", "AssumeRole",
     "UpdateModelPackage"), or a whole service ("dynamodb:*", "sts:*").
-    kind: throttle, conflict, denied, http500, http503 (each in the protocol of
+    kind: throttle, conflict, refused, denied, http500, http503 (each in the protocol of
     the request: conflict is ConditionalCheckFailed on DynamoDB and does not apply
     to STS); slow (delay by `delay` seconds, then answer); reset (the connection
     is dropped instead of an answer: botocore's ConnectionClosedError); down (the
     service is unreachable: dropped alike, but before the request reaches the
-    service, so it is neither counted nor recorded; `times=99` for an outage).
+    service, so it is neither counted nor recorded; `times=99` for an outage);
+    lost (the request lands, then its answer is lost: the service applies it and
+    the caller gets HTTP 500 — a write whose outcome it cannot know).
     `after` lets that many matching requests through before the fault applies."""
 
     kind: str
@@ -264,7 +266,7 @@ class LocalRegistry:
                 time.sleep(fault.delay)
             elif fault is not None and fault.kind == "reset":
                 _reset(environ)
-            elif fault is not None:
+            elif fault is not None and fault.kind != "lost":
                 status, code, message = wire.ERRORS[fault.kind][request.protocol]
                 return _answer(start_response, *wire.error(request, status, code, message or denied))
             if not allowed:
@@ -272,6 +274,11 @@ class LocalRegistry:
                 return _answer(start_response, *wire.error(request, status, code, denied))
             if request.service == "sagemaker":  # moto's backend of the package's account
                 environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
+            if fault is not None and fault.kind == "lost":
+                for _ in app(environ, lambda *_: lambda _data: None):  # applied, its answer discarded
+                    pass
+                status, code, message = wire.ERRORS["http500"][request.protocol]
+                return _answer(start_response, *wire.error(request, status, code, message))
             return app(environ, start_response)
 
         return middleware

@@ -27,6 +27,11 @@ ERRORS: dict[str, dict[str, tuple[int, str, str]]] = {
         "json": (400, "ConflictException", "Another update is in progress"),
         "dynamodb": (400, "ConditionalCheckFailedException", "The conditional request failed"),
     },
+    "refused": {  # SageMaker refusing the request itself (a release so refused is left)
+        "json": (400, "ValidationException", "Refused by the local registry's fault injection"),
+        "dynamodb": (400, "ValidationException", "Refused by the local registry's fault injection"),
+        "query": (400, "ValidationError", "Refused by the local registry's fault injection"),
+    },
     "denied": {
         "json": (400, "AccessDeniedException", ""),
         "dynamodb": (400, "AccessDeniedException", ""),

@@ -47,11 +47,12 @@ def test_every_event_gets_exactly_one_response(lifecycle: Lifecycle, receiver: R
 
 
 def test_redelivered_create_changes_nothing_more(lifecycle: Lifecycle, registry: LocalRegistry) -> None:
-    lifecycle.create(approve())
+    first = lifecycle.create(approve())
     registry.reset_counts()
-    lifecycle.create(approve())
-    # Read the package and the record of priors; nothing written, nothing sent.
-    assert dict(registry.requests) == {"DescribeModelPackage": 1, "GetItem": 1}
+    again = lifecycle.play(first.event, "create (redelivered)")
+    # The record holds the first delivery's answer: one read, nothing described, written or sent.
+    assert dict(registry.requests) == {"BatchGetItem": 1}
+    assert again.response == first.response | {"RequestId": first.event["RequestId"]}
 
 
 def test_failed_update_is_rolled_back(lifecycle: Lifecycle, labels: dict[str, str]) -> None:

@@ -27,8 +27,8 @@ def test_a_lifecycle_writes_one_metrics_line_per_event(lifecycle: Lifecycle, cap
     for line in lines:
         (directive,) = line["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == "ModelPackageResource" and directive["Dimensions"] == [["service"]]
-        assert {m["Name"] for m in directive["Metrics"]} == {"Events", "FailedEvents", "SageMakerCalls",
-                                                              "Reverts", "Releases"}
+        assert {m["Name"] for m in directive["Metrics"]} == {"Events", "FailedEvents", "SageMakerCalls", "Reverts",
+                                                              "Releases", "LeftUnreleased", "UnrecordedReleases"}
         assert line["service"] == "model-package-resource" and line["Events"] == [1.0]
     assert [line["FailedEvents"] for line in lines] == [[0.0], [1.0], [0.0], [0.0]]
     assert lines[0]["SageMakerCalls"] == [1.0]

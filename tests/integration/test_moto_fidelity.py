@@ -12,7 +12,8 @@ from moto import mock_aws
 
 from devkit import sagemaker_fidelity
 from devkit.registry import LocalRegistry
-from devkit.sagemaker_fidelity import SageMakerRefusal, apply_update
+from devkit.sagemaker_fidelity import apply_update
+from model_package_resource.rules import Refusal
 
 INFERENCE = {"Containers": [{"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/m:1"}],
              "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]}
@@ -126,12 +127,12 @@ def test_registry_replays_a_client_token_idempotently(package: tuple[Any, str]) 
     [
         ({}, {"CustomerMetadataProperties": {"a": "1"}, "CustomerMetadataPropertiesToRemove": ["a"]}, "both"),
         ({"AdditionalInferenceSpecifications": [SPEC]}, {"AdditionalInferenceSpecificationsToAdd": [SPEC]},
-         "already exists"),
+         "exists"),
         ({"ModelCard": {"ModelCardStatus": "Archived"}}, {"ModelCard": {"ModelCardContent": "{}"}}, "Archived"),
         ({"CustomerMetadataProperties": {str(i): "v" for i in range(50)}},
          {"CustomerMetadataProperties": {"one-more": "v"}}, "at most 50"),
     ],
 )
 def test_apply_update_refusals(live: dict[str, Any], request_: dict[str, Any], message: str) -> None:
-    with pytest.raises(SageMakerRefusal, match=message):
+    with pytest.raises(Refusal, match=message):
         apply_update(live, request_)

@@ -18,7 +18,7 @@ from app import handle
 from devkit.receiver import ResponseReceiver
 from model_package_resource.invocation import Services
 from model_package_resource.sagemaker import SageMakerGateway
-from tests.fakes import MemoryPriorState
+from tests.fakes import MemoryRecords
 from tests.helpers import Context, LogCapture
 from tests.reliability import stats
 from tests.reliability.strategies import ARN, events, valid_events
@@ -52,7 +52,7 @@ class FakeSageMaker:
                 "CustomerMetadataProperties": {"pipeline": "exec-2", "owner": "ds"}}
 
     def update_model_package(self, **request: Any) -> dict[str, Any]:
-        request.pop("__budget", None)
+        request.pop("__deadline", None)
         self.updates.append(request)
         return {"ModelPackageArn": ARN}
 
@@ -63,10 +63,10 @@ def fake() -> FakeSageMaker:
 
 
 def services(fake: FakeSageMaker) -> Services:
-    table = MemoryPriorState()
+    table = MemoryRecords()
     return Services(
-        sagemaker=lambda package, role, budget, request: SageMakerGateway(fake, budget, "r", package, role),
-        prior_state=lambda budget: table,
+        sagemaker=lambda package, role, deadline, request: SageMakerGateway(fake, deadline, "r", package, role),
+        records=lambda deadline: table,
     )
 
 
