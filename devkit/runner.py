@@ -65,6 +65,7 @@ class Lifecycle:
     python: tuple[str, ...] = ()
     code_dir: Path | None = None
     logical_id: str = "ApproveModel"
+    stack_id: str = STACK_ID
     properties: dict[str, Any] | None = None
     physical_id: str | None = None
     declared: set[str] = field(default_factory=set)
@@ -207,7 +208,7 @@ class Lifecycle:
             "RequestType": request_type,
             "ServiceToken": SERVICE_TOKEN,
             "ResponseURL": self.receiver.url(f"/{self.logical_id}/{request_id}"),
-            "StackId": STACK_ID,
+            "StackId": self.stack_id,
             "RequestId": request_id,
             "LogicalResourceId": self.logical_id,
             "ResourceType": "Custom::ModelPackage",

@@ -127,18 +127,20 @@ def _declared_items(declared: Properties) -> dict[Item, Any]:
 
 def _pending_approval(builder: _Builder, wanted: dict[Item, Any], request: Request) -> None:
     """PendingManualApproval declared for a package already decided: SageMaker has no
-    way back (rules.APPROVAL_TRANSITIONS). A resource that decided it before gives its
-    approval back instead (a rollback, or a stack that withdraws it); one whose
-    declaration did not change leaves it, with a warning; any other is refused."""
+    way back (rules.APPROVAL_TRANSITIONS). A resource that decided it gives its
+    approval back instead (a rollback, or a stack that withdraws it); any other Update,
+    or a resource that declared it before, leaves it as it is, with a warning; a first
+    declaration on the package (a Create, a replacement) is refused before any call."""
     current = builder.live.get("ModelApprovalStatus")
     if wanted.get(APPROVAL) != rules.PENDING or current in (None, rules.PENDING):
         return
     mine = builder.ownership.entry(APPROVAL).manager(builder.resource)
-    before = request.baseline.fields.get("ModelApprovalStatus") if request.baseline else None
     del wanted[APPROVAL]
     if mine is not None and mine.value != rules.PENDING:
         return  # left below: given back as the ownership rules say
-    if mine is not None or before == rules.PENDING:
+    if request.baseline is not None or mine is not None:
+        # Any Update may be CloudFormation's rollback (nothing in the event says so),
+        # which must never fail: the approval is left as it is.
         builder.kept.add(APPROVAL)
         builder.warnings.append(
             f"ModelApprovalStatus is declared {rules.PENDING} but the package is {current}, and SageMaker has "

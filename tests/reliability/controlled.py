@@ -62,9 +62,14 @@ def image(live: Mapping[str, Any]) -> dict[str, Any]:
     return state
 
 
-def differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+def differences(before: Mapping[str, Any], after: Mapping[str, Any], *, released: bool = False) -> list[str]:
+    """What differs between two images; `released`: after a release, an approval that
+    was PendingManualApproval may be Rejected (SageMaker has no way back)."""
     found = []
     for name in FIELDS:
+        if released and name == "ModelApprovalStatus" and (before.get(name), after.get(name)) == (
+                "PendingManualApproval", "Rejected"):
+            continue
         if before.get(name) != after.get(name):
             found.append(f"{name}: {before.get(name)!r} -> {after.get(name)!r}")
     old, new = before.get("metadata", {}), after.get("metadata", {})
@@ -78,11 +83,13 @@ def signed(at: float) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(at))
 
 
-def table_items(registry: LocalRegistry, logical_id: str | None = None) -> list[dict[str, Any]]:
-    """The prior-state table's records of resources not released, as the registry holds
-    them (a scan by its owner); with logical_id, only that resource's of the runner's
-    stack. A Delete leaves its record emptied and marked released (ExpiresAt), for
-    DynamoDB's TTL to remove: it holds nothing, and only a redelivered Delete reads it."""
+def records(registry: LocalRegistry) -> dict[str, Any]:
+    """Each package's record in the table (a scan by its owner): ARN -> Record."""
+    import json
+
+    from model_package_resource.record import Record, decode_lease, decode_ownership
+    from model_package_resource.table import PACKAGE_RECORD
+
     client = registry.client(account=FUNCTION_ACCOUNT, service="dynamodb")
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": registry.table_name, "ConsistentRead": True}
@@ -92,10 +99,31 @@ def table_items(registry: LocalRegistry, logical_id: str | None = None) -> list[
         if "LastEvaluatedKey" not in page:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    items = [item for item in items if "ExpiresAt" not in item]
-    if logical_id is None:
-        return items
-    return [item for item in items if item["ResourceKey"]["S"] == f"{STACK_ID}|{logical_id}"]
+    found = {}
+    for item in items:
+        if item["ResourceKey"]["S"] != PACKAGE_RECORD:
+            continue
+        arn = item["ModelPackageArn"]["S"]
+        lease = decode_lease(item["Lease"]["S"]) if "Lease" in item else None
+        found[arn] = Record(arn, int(item["Version"]["N"]), decode_ownership(json.loads(item["Ownership"]["S"])),
+                            lease)
+    return found
+
+
+def managed(registry: LocalRegistry, logical_id: str | None = None, stack_id: str = STACK_ID) -> list[str]:
+    """What the records name a resource (of the runner's stack; any, without one) as
+    managing, or leasing: "PACKAGE ITEM" lines. A released resource manages nothing."""
+    from model_package_resource.ownership import item_name, resource_key
+
+    resource = resource_key(stack_id, logical_id) if logical_id is not None else None
+    lines = []
+    for arn, record in records(registry).items():
+        for item, entry in record.ownership.entries.items():
+            if any(resource in (None, m.resource) for m in entry.managers):
+                lines.append(f"{arn.rpartition(':')[2]} {item_name(item)}")
+        if record.lease is not None and resource in (None, record.lease.resource):
+            lines.append(f"{arn.rpartition(':')[2]} leased")
+    return lines
 
 
 @dataclass
@@ -110,6 +138,8 @@ class ControlledLifecycle(Lifecycle):
     late_by: float = 0.0  # armed: signed this long before its ServiceTimeout
     armed: list[tuple[Fault, int]] = field(default_factory=list)
     last_faults_fired: int = 0
+    # How the next event is delivered: once, again after its first answer, or twice at once.
+    redeliver_next: str = "once"
 
     def arm(self, *faults: Fault, late_by: float = 0.0) -> None:
         self.armed = [(fault, fault.times) for fault in faults]
@@ -119,11 +149,71 @@ class ControlledLifecycle(Lifecycle):
         return {arn: image(self.describe(arn)) for arn in self.packages}
 
     def play(self, event: dict[str, Any], label: str) -> Played:
+        delivery, self.redeliver_next = self.redeliver_next, "once"
+        if delivery == "at once":
+            return self._twice_at_once(event, label)
+        played = self._play_once(event, label)
+        if delivery == "again":
+            again = self._play_once(played.event, f"{label} (redelivered)")
+            self._answered_alike(played, again)
+        return played
+
+    def _answered_alike(self, first: Played, second: Played) -> None:
+        one, two = first.response or {}, second.response or {}
+        if (one.get("Status"), one.get("PhysicalResourceId")) != (two.get("Status"), two.get("PhysicalResourceId")):
+            self.failures.append(f"{second.label}: {two.get('Status')} {two.get('PhysicalResourceId')}, first "
+                                 f"delivery {one.get('Status')} {one.get('PhysicalResourceId')}")
+
+    def _twice_at_once(self, event: dict[str, Any], label: str) -> Played:
+        """Lambda delivering one event twice at once: two warm invocations in threads."""
+        import os
+        import threading
+
+        from app import lambda_handler
+        from devkit.lambda_process import LambdaContext
+
+        event = {**event, "ResponseURL": f"{event['ResponseURL']}&X-Amz-Date={signed(time.time())}"}
+        before_images, received = self.images(), len(self.receiver.received)
+        counted = dict(self.registry.requests)
+        environment = {**self.registry.environment(), **self.receiver.environment(), "POWERTOOLS_DEV": "false"}
+        saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
+        try:
+            threads = [threading.Thread(target=lambda_handler, args=(dict(event), LambdaContext(self.timeout_ms)))
+                       for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(self.timeout_ms / 1000 + 5)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        bodies = [r.json() for r in self.receiver.received[received:] if r.json()["RequestId"] == event["RequestId"]]
+        calls = {op: n - counted.get(op, 0) for op, n in self.registry.requests.items() if n > counted.get(op, 0)}
+        first = Played(label, event, bodies[0] if bodies else None, "", calls)
+        if len(bodies) != 2:
+            self.failures.append(f"{label} (twice at once): {len(bodies)} responses for two deliveries")
+        else:
+            self._answered_alike(first, Played(f"{label} (delivered twice at once)", event, bodies[1]))
+        self.played.append(first)
+        if first.status == "FAILED" and not str((first.response or {}).get("Reason", "")).startswith(
+                NOT_FULLY_REVERTED):
+            after = self.images()
+            for arn, state in before_images.items():
+                if differences(state, after[arn]):
+                    self.violations.append(f"{label} answered FAILED twice at once but left {arn} changed")
+        return first
+
+    def _play_once(self, event: dict[str, Any], label: str) -> Played:
         armed, late_by = self.armed, self.late_by
         self.armed, self.late_by = [], 0.0
         timeout = float(dict(event.get("ResourceProperties") or {}).get("ServiceTimeout", 3600))
         at = time.time() - (timeout + late_by if late_by else 0)
-        event = {**event, "ResponseURL": f"{event['ResponseURL']}&X-Amz-Date={signed(at)}"}
+        if "X-Amz-Date=" not in event["ResponseURL"]:
+            event = {**event, "ResponseURL": f"{event['ResponseURL']}&X-Amz-Date={signed(at)}"}
         before = self.images()
         self.registry.inject(*(fault for fault, _ in armed))
         try:

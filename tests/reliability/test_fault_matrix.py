@@ -19,7 +19,7 @@ from devkit.registry import Fault, LocalRegistry
 from devkit.runner import Lifecycle, Played
 from tests.helpers import Context
 from tests.reliability import stats
-from tests.reliability.controlled import ControlledLifecycle, OnCalls, differences, image, table_items
+from tests.reliability.controlled import ControlledLifecycle, OnCalls, differences, image, managed, records
 
 PROPS = {"ModelPackageArn": "churn/2", "ModelApprovalStatus": "Approved",
          "CustomerMetadataProperties": {"ticket": "CAB-1234"}}
@@ -189,11 +189,13 @@ def test_refusal_on_the_last_call_reverts_the_first(controlled: ControlledLifecy
     assert played.status == "FAILED"
     assert _reason(played).startswith("Access denied at ModelPackageArn"), _reason(played)
     assert played.response["PhysicalResourceId"].startswith("failed-create/")  # type: ignore[index]
-    # The first call applied, the second refused, one call reverted the first.
+    # The first call applied, the second (with the approval) refused, one call reverted the first.
     assert played.calls.get("UpdateModelPackage") == 3
+    # One read, the lease with its intent, and the lease given back.
+    assert (played.calls.get("BatchGetItem"), played.calls.get("PutItem")) == (1, 2)
     assert differences(before, image(controlled.describe(arn))) == []
     assert controlled.violations == [] and controlled.failures == []
-    assert table_items(controlled.registry, controlled.logical_id) == []
+    assert managed(controlled.registry, controlled.logical_id) == []
     _record("refused on the last call (2-call Create)", played, _reason(played), elapsed)
 
 
@@ -206,19 +208,20 @@ def test_refusal_of_the_revert_says_so_and_the_delete_releases_the_package(
     played, elapsed = _timed_create(controlled, TWO_CALLS)
     reason = _reason(played)
     assert played.status == "FAILED"
-    assert reason.startswith("Failed and not fully reverted at SourceUri: left changed: "), reason
-    assert "SageMaker error: UpdateModelPackage failed: InternalFailure" in reason
-    assert "left changed: " in reason and "ModelApprovalStatus" in reason and len(reason) <= 256
+    # The second call's outcome was unknown: the package described again shows it did not land
+    # (the approval was never set); the first call's revert was refused.
+    assert reason.startswith("Failed and not fully reverted at ModelApprovalStatus, SourceUri: left changed: "
+                             "metadata ticket, ApprovalDescription, InferenceSpecification"), reason
+    assert "SageMaker error: UpdateModelPackage failed: InternalFailure" in reason and len(reason) <= 256
     assert played.response["PhysicalResourceId"] == arn  # type: ignore[index]
-    assert played.calls.get("UpdateModelPackage") == 5
-    # The record written before the change stayed: the Delete that follows read it, gave
-    # the approval back (no stateless rule could) and removed it.
+    assert played.calls.get("UpdateModelPackage") == 5 and played.calls.get("DescribeModelPackage") == 2
+    # The record keeps what is left changed as the resource's: the Delete that follows reads
+    # it and gives it back.
     delete = controlled.played[-1]
     assert delete.label == "delete (after the failed create)" and delete.status == "SUCCESS"
     assert delete.event["PhysicalResourceId"] == arn and delete.calls.get("UpdateModelPackage", 0) >= 1
-    assert delete.calls.get("PutItem") == 1  # the record emptied and marked released
-    assert differences(before, image(controlled.describe(arn))) == []
-    assert table_items(controlled.registry, controlled.logical_id) == []
+    assert differences(before, image(controlled.describe(arn)), released=True) == []
+    assert managed(controlled.registry, controlled.logical_id) == []
     assert controlled.failures == []
     _record("refused on the last call, then the revert refused", played, reason, elapsed)
 
@@ -231,7 +234,8 @@ def test_a_revert_refused_after_an_access_denied_still_says_what_is_left_changed
     assert played.status == "FAILED", reason
     assert reason.startswith("Failed and not fully reverted at ModelPackageArn: left changed: "), reason
     assert played.response["PhysicalResourceId"] == controlled.labels["churn/2"]  # type: ignore[index]
-    assert "left changed: " in reason and "ModelApprovalStatus" in reason, reason
+    # The approval rides in the last call, the one refused: it was never sent, so never left.
+    assert "metadata ticket" in reason and "ModelApprovalStatus" not in reason, reason
 
 
 def test_throttling_during_the_revert_is_retried(controlled: ControlledLifecycle) -> None:
@@ -244,7 +248,7 @@ def test_throttling_during_the_revert_is_retried(controlled: ControlledLifecycle
     assert played.calls.get("UpdateModelPackage") == 5  # applied, refused, revert throttled twice, revert
     assert controlled.last_faults_fired == 3
     assert differences(before, image(controlled.describe(arn))) == []
-    assert controlled.violations == [] and table_items(controlled.registry, controlled.logical_id) == []
+    assert controlled.violations == [] and managed(controlled.registry, controlled.logical_id) == []
     _record("refused on the last call, revert throttled x2", played, _reason(played), elapsed)
 
 
@@ -261,7 +265,7 @@ def test_a_conflict_after_an_applied_call_is_replanned_and_applied(controlled: C
 
 
 @pytest.mark.parametrize("kind", ["denied", "down"])
-@pytest.mark.parametrize("operation", ["GetItem", "PutItem"])
+@pytest.mark.parametrize("operation", ["BatchGetItem", "PutItem"])
 def test_table_refused_or_down_before_the_change_fails_with_no_update(controlled: ControlledLifecycle,
                                                                       operation: str, kind: str) -> None:
     arn = controlled.labels["churn/2"]
@@ -271,7 +275,7 @@ def test_table_refused_or_down_before_the_change_fails_with_no_update(controlled
     assert played.status == "FAILED"
     assert "UpdateModelPackage" not in played.calls
     assert differences(before, image(controlled.describe(arn))) == []
-    assert table_items(controlled.registry) == []
+    assert managed(controlled.registry) == []
     _record(f"DynamoDB {operation} {'AccessDenied' if kind == 'denied' else 'down'} (before the change)",
             played, _reason(played), elapsed)
     if kind == "denied":
@@ -279,40 +283,39 @@ def test_table_refused_or_down_before_the_change_fails_with_no_update(controlled
                                           f"{controlled.registry.table_name}: {operation} failed"), _reason(played)
 
 
-@pytest.mark.parametrize("operation", ["GetItem", "PutItem"])
+@pytest.mark.parametrize("operation", ["BatchGetItem", "PutItem"])
 def test_table_down_is_named_in_the_reason(controlled: ControlledLifecycle, operation: str) -> None:
     controlled.arm(Fault("down", operation, 99))
     played, _ = _timed_create(controlled, PROPS)
     assert _reason(played).startswith("Prior-state table error at PRIOR_STATE_TABLE"), _reason(played)
 
 
-def test_table_down_after_the_release_fails_the_delete_as_found_and_its_retry_completes(
+def test_table_down_for_the_confirmation_leaves_an_intent_the_next_event_settles(
         controlled: ControlledLifecycle) -> None:
-    """The Delete releases the package, then cannot write its record released (PutItem
-    unreachable): it reverts the release and answers FAILED with the package as found
-    and the record kept; CloudFormation's DELETE_FAILED is then retried, and the retry
-    releases the package."""
+    """The Delete leases the record with its intent, releases the package, then cannot
+    confirm (PutItem unreachable): it answers SUCCESS, since the release landed and the
+    record's intent says so; the next event on the package, once the lease has expired,
+    settles it from the live package: the resource manages nothing any more."""
     arn = controlled.labels["churn/2"]
     before = image(controlled.describe(arn))
     controlled.create(PROPS)
-    created = image(controlled.describe(arn))
-    controlled.arm(Fault("down", "PutItem", 99))
-    properties, physical = controlled.properties, controlled.physical_id
+    controlled.arm(Fault("down", "PutItem", 99, after=1))  # the lease goes through, the confirmation not
+    controlled.timeout_ms = 4_000  # its lease expires with its deadline
     started = time.monotonic()
-    played = controlled.delete(expect=None)
+    played = controlled.delete(expect="SUCCESS")
     elapsed = time.monotonic() - started
-    reason = _reason(played)
-    assert played.status == "FAILED" and reason.startswith("Prior-state table error"), reason
-    assert played.calls.get("UpdateModelPackage") == 2  # the release, and its revert
-    assert differences(created, image(controlled.describe(arn))) == []  # as the Delete found it
-    assert len(table_items(controlled.registry, controlled.logical_id)) == 1  # the record is kept
-    assert controlled.violations == []
-    _record("DynamoDB PutItem down (Delete, after the release)", played, reason, elapsed)
-    controlled.properties, controlled.physical_id = properties, physical
-    retry = controlled.delete("SUCCESS")
-    assert retry.status == "SUCCESS" and retry.calls.get("UpdateModelPackage") == 1
-    assert differences(before, image(controlled.describe(arn))) == []
-    assert table_items(controlled.registry, controlled.logical_id) == []
+    controlled.timeout_ms = 20_000
+    assert played.calls.get("UpdateModelPackage") == 1  # the release, not reverted
+    assert differences(before, image(controlled.describe(arn)), released=True) == []
+    [record] = records(controlled.registry).values()
+    assert record.lease is not None and managed(controlled.registry, controlled.logical_id) != []
+    _record("DynamoDB PutItem down (Delete, the confirmation)", played, "SUCCESS", elapsed, deadline=4.0)
+    # The next event on the package (another resource's Create) settles the intent.
+    other = ControlledLifecycle(controlled.registry, controlled.receiver, controlled.labels, cold=False,
+                                timeout_ms=20_000, logical_id="Other", packages=[arn])
+    other.create({"ModelPackageArn": "churn/2", "CustomerMetadataProperties": {"other": "o"}})
+    assert managed(controlled.registry, controlled.logical_id) == []
+    assert records(controlled.registry)[arn].lease is None
 
 
 @pytest.fixture
