@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.deploy.test_templates import template
+from tests.deploy.test_templates import DEFAULTS, KEY, MRK, URL_SUFFIXES, evaluate, template
 from tools.stackset import CODE_PARAMETERS, FUNCTION, deterministic_zip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +82,26 @@ def test_processed_template_keeps_parameters_outputs_conditions_and_iam_statemen
     for name, resource in sam["Resources"].items():
         if not resource["Type"].startswith("AWS::Serverless::"):
             assert processed["Resources"][name] == resource, name
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn"])
+def test_processed_role_decrypts_with_the_kms_keys_only_when_given(processed: dict[str, Any], partition: str) -> None:
+    # KmsKeyArns flows through the transform: a parameter of the StackSet template, and
+    # the role's KMS statement appears exactly when it is set.
+    assert processed["Parameters"]["KmsKeyArns"] == template()["Parameters"]["KmsKeyArns"]
+    [role] = [r for r in processed["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    raw = statements(role["Properties"]["Policies"])
+    pseudo = {"AWS::Partition": partition, "AWS::URLSuffix": URL_SUFFIXES[partition]}
+
+    def kms(keys: list[str]) -> list[Any]:
+        evaluated = evaluate(raw, {**DEFAULTS, "KmsKeyArns": keys}, pseudo, processed["Conditions"])
+        return [s for s in evaluated if s["Sid"] == "DecryptModelPackagesThroughSageMaker"]
+
+    assert kms([""]) == []
+    assert kms([KEY, MRK]) == [{"Sid": "DecryptModelPackagesThroughSageMaker", "Effect": "Allow",
+                                "Action": "kms:Decrypt", "Resource": [KEY, MRK],
+                                "Condition": {"StringLike": {
+                                    "kms:ViaService": f"sagemaker.*.{URL_SUFFIXES[partition]}"}}}]
 
 
 def test_function_reads_the_zip_from_the_regions_bucket(processed: dict[str, Any], stackset: Path) -> None:

@@ -42,7 +42,8 @@ def template() -> dict[str, Any]:
 
 
 PSEUDO = {"AWS::Partition": "aws", "AWS::AccountId": "111122223333", "AWS::Region": "eu-west-1",
-          "AWS::StackName": "model-package-resource"}
+          "AWS::StackName": "model-package-resource", "AWS::URLSuffix": "amazonaws.com"}
+URL_SUFFIXES = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
 NO_VALUE = object()
 
 
@@ -91,14 +92,15 @@ def evaluate(node: Any, parameters: dict[str, Any], pseudo: dict[str, str] | Non
 
 
 DEFAULTS = {"ProviderName": "", "AllowedModelPackageGroups": ["*"], "RegistryAccountIds": [""], "AssumableRoleArns": [""],
-            "LogLevel": "INFO", "LogRetentionInDays": "365", "AlarmTopicArn": ""}
+            "KmsKeyArns": [""], "LogLevel": "INFO", "LogRetentionInDays": "365", "AlarmTopicArn": ""}
 
 
 def policy_statements(partition: str = "aws", **parameters: Any) -> list[dict[str, Any]]:
     """The function's policy statements, intrinsics evaluated for these parameter values."""
     function = template()["Resources"]["ModelPackageResourceFunction"]["Properties"]
     raw = [s for policy in function["Policies"] for s in policy["Statement"]]
-    return list(evaluate(raw, {**DEFAULTS, **parameters}, {"AWS::Partition": partition}))
+    pseudo = {"AWS::Partition": partition, "AWS::URLSuffix": URL_SUFFIXES[partition]}
+    return list(evaluate(raw, {**DEFAULTS, **parameters}, pseudo))
 
 
 def sagemaker_statement(statements: list[dict[str, Any]]) -> dict[str, Any]:
@@ -187,11 +189,81 @@ def test_prior_state_statement_is_the_table_only() -> None:
                          "Resource": {"Fn::GetAtt": ["PriorStateTable", "Arn"]}}
 
 
+KEY = "arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+MRK = "arn:aws:kms:us-east-1:444455556666:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+KEY_SETS = {"aws": [KEY, MRK], "aws-cn": ["arn:aws-cn:kms:cn-north-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+            "aws-us-gov": ["arn:aws-us-gov:kms:us-gov-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"]}
+
+
+def kms_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    actions = (s["Action"] if isinstance(s["Action"], list) else [s["Action"]] for s in statements)
+    return [s for s, a in zip(statements, actions, strict=True) if any(x.startswith("kms:") for x in a)]
+
+
+def via_service_allows(statement: dict[str, Any], key: str, via: str | None) -> bool:
+    """IAM's decision for kms:Decrypt on one key, called through `via` (None: directly):
+    a Resource matches exactly and StringLike kms:ViaService holds (a missing key fails)."""
+    if key not in statement["Resource"]:
+        return False
+    [(operator, conditions)] = statement["Condition"].items()
+    assert operator == "StringLike" and list(conditions) == ["kms:ViaService"]
+    return via is not None and fnmatch.fnmatchcase(via, conditions["kms:ViaService"])
+
+
+@pytest.mark.parametrize("roles", [[""], ["arn:aws:iam::444455556666:role/model-registry-governor"]],
+                         ids=["no-roles", "one-role"])
+def test_no_kms_statement_without_kms_key_arns(roles: list[str]) -> None:
+    for partition in PARTITIONS:
+        statements = policy_statements(partition, AssumableRoleArns=roles)  # KmsKeyArns: the default, [""]
+        assert kms_statements(statements) == []
+        assert "DecryptModelPackagesThroughSageMaker" not in {s["Sid"] for s in statements}
+        assert not any(a.startswith("kms:") for s in statements
+                       for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))
+
+
+@pytest.mark.parametrize("partition", PARTITIONS)
+@pytest.mark.parametrize("count", [1, 2])
+def test_kms_statement_decrypts_exactly_the_listed_keys_through_sagemaker(partition: str, count: int) -> None:
+    keys = (KEY_SETS[partition] * 2)[:count]
+    statements = policy_statements(partition, KmsKeyArns=keys)
+    [statement] = kms_statements(statements)
+    suffix = URL_SUFFIXES[partition]
+    assert statement == {"Sid": "DecryptModelPackagesThroughSageMaker", "Effect": "Allow",
+                         "Action": "kms:Decrypt", "Resource": keys,
+                         "Condition": {"StringLike": {"kms:ViaService": f"sagemaker.*.{suffix}"}}}
+    # The other statements are unchanged by the keys.
+    assert [s for s in statements if s is not statement] == policy_statements(partition)
+    # The decision, probed: SageMaker in any region of this partition, for a listed key only.
+    region = keys[0].split(":")[3]
+    for key in [*keys, keys[0].replace("444455556666", "999999999999")]:
+        for via in [f"sagemaker.{region}.{suffix}", f"sagemaker.ap-south-1.{suffix}"]:
+            assert via_service_allows(statement, key, via) == (key in keys), (key, via)
+        for via in [None, f"s3.{region}.{suffix}", f"dynamodb.{region}.{suffix}", f"sagemaker-geospatial.{region}.{suffix}"]:
+            assert not via_service_allows(statement, key, via), (key, via)
+    other = "amazonaws.com" if partition == "aws-cn" else "amazonaws.com.cn"
+    assert not via_service_allows(statement, keys[0], f"sagemaker.{region}.{other}")
+
+
+def test_kms_keys_and_assumable_roles_add_one_statement_each() -> None:
+    roles = ["arn:aws:iam::444455556666:role/model-registry-governor"]
+    statements = policy_statements(AssumableRoleArns=roles, KmsKeyArns=[KEY])
+    assert [s["Sid"] for s in statements] == [
+        "GovernModelPackageVersions", "RememberPriorState", "AssumeRegistryRoles", "DecryptModelPackagesThroughSageMaker"]
+    assert all(s["Resource"] != "*" and "*" not in s["Resource"] for s in statements)
+
+
 @pytest.mark.parametrize(("parameter", "good", "bad"), [
     ("RegistryAccountIds", ["", "111122223333"], ["11112222333", "1111222233334", "abcdabcdabcd", "*"]),
     ("AssumableRoleArns", ["", "arn:aws:iam::111122223333:role/model-registry-governor",
                            "arn:aws-cn:iam::111122223333:role/path/to/r"],
      ["arn:aws:iam::111122223333:user/u", "arn:aws:iam::*:role/r", "arn:aws:iam::111122223333:role/*", "r"]),
+    ("KmsKeyArns", ["", KEY, MRK, *KEY_SETS["aws-cn"], *KEY_SETS["aws-us-gov"],
+                    "arn:aws-iso-b:kms:us-isob-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+     ["*", "arn:aws:kms:eu-west-1:111122223333:key/*", "arn:aws:kms:*:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+      "arn:aws:kms:eu-west-1:111122223333:alias/models", "1234abcd-12ab-34cd-56ef-1234567890ab", "alias/models",
+      "arn:aws:kms:eu-west-1:11112222333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+      "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab ",
+      "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234", "arn:aws:s3:::bucket"]),
     ("AlarmTopicArn", ["", "arn:aws:sns:eu-west-1:111122223333:alerts"], ["alerts", "arn:aws:sqs:eu-west-1:1:q"]),
     ("ProviderName", ["", "model-package-resource", "a" * 64], ["a" * 65, "has space", "x:y"]),
 ])
