@@ -14,10 +14,10 @@ from botocore.stub import ANY, Stubber
 
 from model_package_resource.invocation import Services
 from model_package_resource.logs import audit_request
+from model_package_resource.properties import FIELDS
 from model_package_resource.sagemaker import SageMakerGateway
 from model_package_resource.shapes import session
 from tests.fakes import MemoryRecords
-from model_package_resource.properties import FIELDS
 from tests.helpers import ARN
 
 STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/model-approval/5b6ef1c0-8d5a-11ef-9c3a-0a1b2c3d4e5f"

@@ -15,7 +15,7 @@ from model_package_resource.plan import Plan
 from model_package_resource.properties import Properties
 from model_package_resource.response import resource_data
 from tests.helpers import ARN
-from tests.unit.planning import ME, apply_all, bodies, body, create, entry, live, owned, props, release, update
+from tests.unit.planning import ME, apply_all, body, create, entry, live, owned, props, release, update
 
 declared = props
 package = live

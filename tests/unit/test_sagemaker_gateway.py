@@ -13,7 +13,6 @@ from model_package_resource.arns import parse_package_arn, parse_role_arn
 from model_package_resource.errors import (
     AccessDenied,
     ConcurrentUpdate,
-    PackageNotFound,
     PackageUnavailable,
     Refused,
     SageMakerError,
