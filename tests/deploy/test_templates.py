@@ -167,7 +167,7 @@ def test_statements_are_exactly_sagemaker_prior_state_and_the_assumable_roles(
     assert len(by_sid) == len(statements)
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     expected = {"sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage",
-                "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+                "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
     if roles == [""]:
         assert set(by_sid) == {"GovernModelPackageVersions", "RememberPriorState"}
         assert actions == expected  # no sts:AssumeRole statement at all
@@ -183,7 +183,8 @@ def test_statements_are_exactly_sagemaker_prior_state_and_the_assumable_roles(
 def test_prior_state_statement_is_the_table_only() -> None:
     [statement] = [s for s in policy_statements() if s["Sid"] == "RememberPriorState"]
     assert statement == {"Sid": "RememberPriorState", "Effect": "Allow",
-                         "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                         "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem",
+                                    "dynamodb:DeleteItem"],
                          "Resource": {"Fn::GetAtt": ["PriorStateTable", "Arn"]}}
 
 
