@@ -20,7 +20,7 @@ from typing import Any
 
 from .receiver import ResponseReceiver
 from .registry import LocalRegistry, SeedError, load_document
-from .runner import Lifecycle, Played, ScenarioError, invoke, load_scenario, play_step
+from .runner import OPERATIONS, Announced, Lifecycle, Played, ScenarioError, invoke, load_scenario, play_step
 
 DEMO = Path(__file__).resolve().parent / "demo"
 DEFAULT_SEED = DEMO / "registry.yaml"
@@ -79,14 +79,17 @@ def _scenario(path: Path, seed: str | None, port: int, cold: bool) -> int:
             f"registry {registry.endpoint} seeded from {seed_path}\n"
         )
         for number, step in enumerate(scenario["steps"], 1):
-            before = len(lifecycle.played)
-            title = step.get("title") or next(
-                k for k in ("create", "update", "delete", "pipeline") if k in step
-            )
+            before, announced, reports = len(lifecycle.played), len(lifecycle.announced), len(lifecycle.reports)
+            title = step.get("title") or next(k for k in OPERATIONS if k in step)
             print(f"== Step {number}: {title}")
             play_step(lifecycle, step)
             for played in lifecycle.played[before:]:
                 _print_played(played)
+            for event in lifecycle.announced[announced:]:
+                _print_announced(event)
+            for status, table in lifecycle.reports[reports:]:
+                print(textwrap.indent(table, "   "))
+                print(f"   (exit status {status})")
             if "pipeline" in step:
                 print("   (the pipeline edited the package directly)")
             for arn in _packages_touched(lifecycle, before, step):
@@ -141,9 +144,11 @@ def _check_packages(path: Path, scenario: Mapping[str, Any], labels: Mapping[str
             if isinstance(arn, str) and arn not in labels and not registry_holds(registry, arn):
                 raise ScenarioError(f"{path}: field 'steps[{i}].{operation}.ModelPackageArn': {arn} is not in the "
                                     f"local registry (labels: {', '.join(sorted(labels))})")
-        package = (step.get("pipeline") or {}).get("package") if "pipeline" in step else None
-        if isinstance(package, str) and package not in labels and not registry_holds(registry, package):
-            raise ScenarioError(f"{path}: field 'steps[{i}].pipeline.package': {package} is not in the local registry")
+        for operation in ("pipeline", "event"):
+            package = (step.get(operation) or {}).get("package") if operation in step else None
+            if isinstance(package, str) and package not in labels and not registry_holds(registry, package):
+                raise ScenarioError(
+                    f"{path}: field 'steps[{i}].{operation}.package': {package} is not in the local registry")
 
 
 def _load_event(path: Path) -> dict[str, Any]:
@@ -198,6 +203,10 @@ def _seed_of(scenario: Mapping[str, Any], path: Path) -> Path:
 
 def _packages_touched(lifecycle: Lifecycle, before: int, step: Mapping[str, Any]) -> list[str]:
     arns: list[str] = []
+    if "event" in step:
+        return []  # the event changes nothing: the package was shown after the edit
+    if "report" in step:
+        return []
     if "pipeline" in step:
         arns.append(
             lifecycle.labels.get(str(step["pipeline"].get("package")), str(step["pipeline"].get("package")))
@@ -238,6 +247,19 @@ def _print_played(played: Played) -> None:
             print(f"   {'':<20}{line}")
 
 
+def _print_announced(announced: Announced) -> None:
+    """SageMaker's event as the function took it: the drift it logged, and the calls."""
+    print(f"   {'Event':<20}{announced.label} for {announced.event['detail']['ModelPackageArn']}")
+    print(f"   {'SageMaker calls':<20}{_calls(announced.calls, TABLE_OPERATIONS, keep=False)}")
+    print(f"   {'Prior-state table':<20}{_calls(announced.calls, TABLE_OPERATIONS, keep=True)}")
+    print(f"   {'Response':<20}none (an EventBridge event is answered to no one)")
+    for drifted in announced.drifted:
+        print(f"   {'Drift':<20}{drifted['item']}: declared {json.dumps(drifted['declared'])}, "
+              f"live {json.dumps(drifted['live'])} ({drifted['stack']}, {drifted['logicalResourceId']})")
+    if not announced.drifted:
+        print(f"   {'Drift':<20}none")
+
+
 def _print_package(lifecycle: Lifecycle, arn: str) -> None:
     managed = set((lifecycle.properties or {}).get("CustomerMetadataProperties") or {})
     if lifecycle.properties and lifecycle.properties.get("ModelPackageArn") != arn:
@@ -270,7 +292,7 @@ def _print_state(registry: LocalRegistry, arn: str, managed: set[str] | None = N
 
 
 # DynamoDB's operations on the prior-state table, shown apart from SageMaker's.
-TABLE_OPERATIONS = ("GetItem", "PutItem", "DeleteItem")
+TABLE_OPERATIONS = ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan")
 
 
 def _calls(counts: Mapping[str, int], operations: tuple[str, ...], *, keep: bool) -> str:
