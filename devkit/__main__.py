@@ -2,7 +2,9 @@
 
 demo      plays devkit/demo/scenario.yaml: the README's first command.
 scenario  plays a scenario file (YAML or JSON) against a seeded local registry.
-invoke    plays one event file, like `sam local invoke -e`, and prints the response.
+invoke    plays one event file, like `sam local invoke -e`, and prints the response (for
+          SageMaker's state change event, events/model-package-state-change.json, the
+          drift the function found: against the freshly seeded registry, none).
 schema    regenerates lint/rules/schemas/custom-modelpackage.json from botocore's model.
 models    regenerates the function's trimmed copy of botocore's SageMaker model.
 """
@@ -114,6 +116,10 @@ def _invoke(path: Path, seed: str | None, port: int, cold: bool) -> int:
     receiver = ResponseReceiver().start()
     try:
         registry.seed(Path(seed) if seed else DEFAULT_SEED)
+        from model_package_resource.watch import is_eventbridge
+
+        if is_eventbridge(event):
+            return _invoke_eventbridge(event, registry, receiver, cold)
         arn = _event_arn(event)
         if arn is not None and not registry_holds(registry, arn[1]):
             raise ScenarioError(f"{path}: {arn[0]}: {arn[1]} is not in the local registry")
@@ -133,6 +139,24 @@ def _invoke(path: Path, seed: str | None, port: int, cold: bool) -> int:
     finally:
         receiver.stop()
         registry.stop()
+
+
+def _invoke_eventbridge(event: dict[str, Any], registry: LocalRegistry, receiver: ResponseReceiver,
+                        cold: bool) -> int:
+    """An EventBridge event: what the function found, and that it answered no one."""
+    counted = dict(registry.requests)
+    results: list[dict[str, Any]] = []
+    invoke(event, registry, receiver, cold=cold, results=results)
+    calls = {op: n - counted.get(op, 0) for op, n in registry.requests.items() if n > counted.get(op, 0)}
+    result = results[-1] if results else {}
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        detail = {}
+    _print_announced(Announced("eventbridge event", {"detail": {"ModelPackageArn": detail.get("ModelPackageArn")}},
+                               result, calls=calls))
+    if result.get("Ignored"):
+        print(f"   {'Ignored':<20}{result['Ignored']}")
+    return 0 if not receiver.bodies() and not calls.get("UpdateModelPackage") else 1
 
 
 def _check_packages(path: Path, scenario: Mapping[str, Any], labels: Mapping[str, str],
@@ -158,7 +182,10 @@ def _load_event(path: Path) -> dict[str, Any]:
         raise ScenarioError(str(error)) from None
     # The handler's own rule of what each request type carries (request.py), with the file named.
     from model_package_resource.request import REQUEST_TYPES, REQUIRED_FIELDS
+    from model_package_resource.watch import is_eventbridge
 
+    if is_eventbridge(event):
+        return event  # the handler validates it, and logs what it ignores
     request_type = event.get("RequestType")
     if request_type not in REQUEST_TYPES:
         raise ScenarioError(f"{path}: field 'RequestType' is missing or none of {', '.join(REQUEST_TYPES)}")

@@ -133,3 +133,12 @@ def test_state_change_event_is_the_real_shape_for_any_package() -> None:
                                             "ModelApprovalStatus")} == {
         "ModelPackageArn": arn, "ModelPackageGroupName": "fraud", "ModelPackageVersion": 12,
         "ModelApprovalStatus": "Approved"}
+
+
+def test_devkit_invoke_plays_sagemakers_event_and_answers_no_one() -> None:
+    completed = subprocess.run([sys.executable, "-m", "devkit", "invoke", "events/model-package-state-change.json"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    # The seeded registry: churn/2 is governed by no stack, so one read and nothing else.
+    assert "Prior-state table   BatchGetItem 1\n" in completed.stdout
+    assert "SageMaker calls     none\n" in completed.stdout and "Drift               none" in completed.stdout
