@@ -282,7 +282,7 @@ def _print_announced(announced: Announced) -> None:
     print(f"   {'Response':<20}none (an EventBridge event is answered to no one)")
     for drifted in announced.drifted:
         print(f"   {'Drift':<20}{drifted['item']}: declared {json.dumps(drifted['declared'])}, "
-              f"live {json.dumps(drifted['live'])} ({drifted['stack']}, {drifted['logicalResourceId']})")
+              f"live {json.dumps(drifted['live'])} ({drifted['StackName']}, {drifted['LogicalResourceId']})")
     if not announced.drifted:
         print(f"   {'Drift':<20}none")
 

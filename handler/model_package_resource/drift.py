@@ -52,9 +52,9 @@ class Drift:
             "kind": self.kind,
             "declared": self.declared,
             "live": self.live,
-            # The resource whose declaration it departs from, and every one named.
-            "stack": described[0]["stack"] if described else "",
-            "logicalResourceId": described[0]["logicalResourceId"] if described else "",
+            # The resource whose declaration it departs from, under the names that
+            # CloudFormation events' log lines use, then every one named.
+            **(described[0] if described else {"StackName": "", "LogicalResourceId": "", "StackId": ""}),
             "resources": described,
         }
 
@@ -100,4 +100,4 @@ def shown(item: Item, value: Any) -> Any:
 
 def _described(resource: str) -> dict[str, str]:
     stack_id, stack, logical_id = resource_parts(resource)
-    return {"stack": stack, "logicalResourceId": logical_id, "stackId": stack_id}
+    return {"StackName": stack, "LogicalResourceId": logical_id, "StackId": stack_id}

@@ -59,9 +59,9 @@ def test_an_out_of_band_change_is_logged_naming_the_resource_with_no_call_and_no
         ("ModelApprovalStatus", "Approved", "Rejected"), ("metadata ticket", "CAB-1234", "INC-9")]
     for line in drifted:
         assert line["ModelPackageArn"] == ARN and line["level"] == "WARNING"
-        assert (line["stack"], line["logicalResourceId"]) == ("model-approval", "ApproveModel")
-        assert line["resources"] == [{"stack": "model-approval", "logicalResourceId": "ApproveModel",
-                                      "stackId": STACK_ID}]
+        assert (line["StackName"], line["LogicalResourceId"]) == ("model-approval", "ApproveModel")
+        assert line["resources"] == [{"StackName": "model-approval", "LogicalResourceId": "ApproveModel",
+                                      "StackId": STACK_ID}]
         assert "RequestType" not in line and "RequestId" not in line  # the Create's keys are not carried over
     assert [d["item"] for d in result["Drift"]] == ["ModelApprovalStatus", "metadata ticket"]
     # AND the metric counts them, in the namespace and dimension the alarm watches

@@ -60,7 +60,7 @@ def test_the_report_exits_0_without_drift_and_1_after_an_out_of_band_change(
                                          ["metadata", "ticket", "changed", "CAB-1234", "INC-9"]]
     # AND as JSON, for a pipeline to read
     as_json = json.loads(drift_report(registry, "--json").stdout)
-    assert [(d["ModelPackageArn"], d["item"], d["stack"], d["logicalResourceId"]) for d in as_json["drift"]] == [
+    assert [(d["ModelPackageArn"], d["item"], d["StackName"], d["LogicalResourceId"]) for d in as_json["drift"]] == [
         (labels["churn/2"], "ModelApprovalStatus", "local-demo", "ApproveModel"),
         (labels["churn/2"], "metadata ticket", "local-demo", "ApproveModel")]
     # AND the report changed nothing: no UpdateModelPackage since the pipeline's edit
@@ -87,7 +87,7 @@ def test_sagemakers_event_after_an_out_of_band_change_logs_the_drift_and_changes
     [line] = [json.loads(raw) for raw in logs.text().splitlines() if raw.startswith("{") and '"Drift"' in raw]
     assert (line["ModelPackageArn"], line["item"], line["declared"], line["live"]) == (
         labels["churn/2"], "ModelApprovalStatus", "Approved", "Rejected")
-    assert (line["stack"], line["logicalResourceId"]) == ("local-demo", "ApproveModel")
+    assert (line["StackName"], line["LogicalResourceId"]) == ("local-demo", "ApproveModel")
     assert lifecycle.describe(labels["churn/2"])["ModelApprovalStatus"] == "Rejected"
 
 

@@ -84,10 +84,10 @@ def test_a_drift_names_its_resources_by_stack_and_logical_id() -> None:
     fields = item.fields()
     assert (fields["item"], fields["path"], fields["kind"]) == (
         "metadata ticket", "CustomerMetadataProperties.ticket", "changed")
-    assert (fields["stack"], fields["logicalResourceId"]) == ("cab", "Approve")
-    assert [(r["stack"], r["logicalResourceId"]) for r in fields["resources"]] == [("cab", "Approve"),
+    assert (fields["StackName"], fields["LogicalResourceId"]) == ("cab", "Approve")
+    assert [(r["StackName"], r["LogicalResourceId"]) for r in fields["resources"]] == [("cab", "Approve"),
                                                                                  ("prod", "Approve")]
-    assert fields["resources"][0]["stackId"] == "arn:aws:cloudformation:eu-west-1:123456789012:stack/cab/1"
+    assert fields["resources"][0]["StackId"] == "arn:aws:cloudformation:eu-west-1:123456789012:stack/cab/1"
 
 
 def test_an_intent_in_flight_is_not_drift_once_its_call_landed() -> None:
