@@ -2,7 +2,9 @@
 
 demo      plays devkit/demo/scenario.yaml: the README's first command.
 scenario  plays a scenario file (YAML or JSON) against a seeded local registry.
-invoke    plays one event file, like `sam local invoke -e`, and prints the response.
+invoke    plays one event file, like `sam local invoke -e`, and prints the response (for
+          SageMaker's state change event, events/model-package-state-change.json, the
+          drift the function found: against the freshly seeded registry, none).
 schema    regenerates lint/rules/schemas/custom-modelpackage.json from botocore's model.
 models    regenerates the function's trimmed copy of botocore's SageMaker model.
 """
@@ -20,7 +22,7 @@ from typing import Any
 
 from .receiver import ResponseReceiver
 from .registry import LocalRegistry, SeedError, load_document
-from .runner import Lifecycle, Played, ScenarioError, invoke, load_scenario, play_step
+from .runner import OPERATIONS, Announced, Lifecycle, Played, ScenarioError, invoke, load_scenario, play_step
 
 DEMO = Path(__file__).resolve().parent / "demo"
 DEFAULT_SEED = DEMO / "registry.yaml"
@@ -79,14 +81,17 @@ def _scenario(path: Path, seed: str | None, port: int, cold: bool) -> int:
             f"registry {registry.endpoint} seeded from {seed_path}\n"
         )
         for number, step in enumerate(scenario["steps"], 1):
-            before = len(lifecycle.played)
-            title = step.get("title") or next(
-                k for k in ("create", "update", "delete", "pipeline") if k in step
-            )
+            before, announced, reports = len(lifecycle.played), len(lifecycle.announced), len(lifecycle.reports)
+            title = step.get("title") or next(k for k in OPERATIONS if k in step)
             print(f"== Step {number}: {title}")
             play_step(lifecycle, step)
             for played in lifecycle.played[before:]:
                 _print_played(played)
+            for event in lifecycle.announced[announced:]:
+                _print_announced(event)
+            for status, table in lifecycle.reports[reports:]:
+                print(textwrap.indent(table, "   "))
+                print(f"   (exit status {status})")
             if "pipeline" in step:
                 print("   (the pipeline edited the package directly)")
             for arn in _packages_touched(lifecycle, before, step):
@@ -111,6 +116,10 @@ def _invoke(path: Path, seed: str | None, port: int, cold: bool) -> int:
     receiver = ResponseReceiver().start()
     try:
         registry.seed(Path(seed) if seed else DEFAULT_SEED)
+        from model_package_resource.watch import is_eventbridge
+
+        if is_eventbridge(event):
+            return _invoke_eventbridge(event, registry, receiver, cold)
         arn = _event_arn(event)
         if arn is not None and not registry_holds(registry, arn[1]):
             raise ScenarioError(f"{path}: {arn[0]}: {arn[1]} is not in the local registry")
@@ -132,6 +141,24 @@ def _invoke(path: Path, seed: str | None, port: int, cold: bool) -> int:
         registry.stop()
 
 
+def _invoke_eventbridge(event: dict[str, Any], registry: LocalRegistry, receiver: ResponseReceiver,
+                        cold: bool) -> int:
+    """An EventBridge event: what the function found, and that it answered no one."""
+    counted = dict(registry.requests)
+    results: list[dict[str, Any]] = []
+    invoke(event, registry, receiver, cold=cold, results=results)
+    calls = {op: n - counted.get(op, 0) for op, n in registry.requests.items() if n > counted.get(op, 0)}
+    result = results[-1] if results else {}
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        detail = {}
+    _print_announced(Announced("eventbridge event", {"detail": {"ModelPackageArn": detail.get("ModelPackageArn")}},
+                               result, calls=calls))
+    if result.get("Ignored"):
+        print(f"   {'Ignored':<20}{result['Ignored']}")
+    return 0 if not receiver.bodies() and not calls.get("UpdateModelPackage") else 1
+
+
 def _check_packages(path: Path, scenario: Mapping[str, Any], labels: Mapping[str, str],
                     registry: LocalRegistry) -> None:
     """Before anything is played: every package the scenario names is in the registry."""
@@ -141,9 +168,11 @@ def _check_packages(path: Path, scenario: Mapping[str, Any], labels: Mapping[str
             if isinstance(arn, str) and arn not in labels and not registry_holds(registry, arn):
                 raise ScenarioError(f"{path}: field 'steps[{i}].{operation}.ModelPackageArn': {arn} is not in the "
                                     f"local registry (labels: {', '.join(sorted(labels))})")
-        package = (step.get("pipeline") or {}).get("package") if "pipeline" in step else None
-        if isinstance(package, str) and package not in labels and not registry_holds(registry, package):
-            raise ScenarioError(f"{path}: field 'steps[{i}].pipeline.package': {package} is not in the local registry")
+        for operation in ("pipeline", "event"):
+            package = (step.get(operation) or {}).get("package") if operation in step else None
+            if isinstance(package, str) and package not in labels and not registry_holds(registry, package):
+                raise ScenarioError(
+                    f"{path}: field 'steps[{i}].{operation}.package': {package} is not in the local registry")
 
 
 def _load_event(path: Path) -> dict[str, Any]:
@@ -153,7 +182,10 @@ def _load_event(path: Path) -> dict[str, Any]:
         raise ScenarioError(str(error)) from None
     # The handler's own rule of what each request type carries (request.py), with the file named.
     from model_package_resource.request import REQUEST_TYPES, REQUIRED_FIELDS
+    from model_package_resource.watch import is_eventbridge
 
+    if is_eventbridge(event):
+        return event  # the handler validates it, and logs what it ignores
     request_type = event.get("RequestType")
     if request_type not in REQUEST_TYPES:
         raise ScenarioError(f"{path}: field 'RequestType' is missing or none of {', '.join(REQUEST_TYPES)}")
@@ -198,6 +230,10 @@ def _seed_of(scenario: Mapping[str, Any], path: Path) -> Path:
 
 def _packages_touched(lifecycle: Lifecycle, before: int, step: Mapping[str, Any]) -> list[str]:
     arns: list[str] = []
+    if "event" in step:
+        return []  # the event changes nothing: the package was shown after the edit
+    if "report" in step:
+        return []
     if "pipeline" in step:
         arns.append(
             lifecycle.labels.get(str(step["pipeline"].get("package")), str(step["pipeline"].get("package")))
@@ -238,6 +274,19 @@ def _print_played(played: Played) -> None:
             print(f"   {'':<20}{line}")
 
 
+def _print_announced(announced: Announced) -> None:
+    """SageMaker's event as the function took it: the drift it logged, and the calls."""
+    print(f"   {'Event':<20}{announced.label} for {announced.event['detail']['ModelPackageArn']}")
+    print(f"   {'SageMaker calls':<20}{_calls(announced.calls, TABLE_OPERATIONS, keep=False)}")
+    print(f"   {'Prior-state table':<20}{_calls(announced.calls, TABLE_OPERATIONS, keep=True)}")
+    print(f"   {'Response':<20}none (an EventBridge event is answered to no one)")
+    for drifted in announced.drifted:
+        print(f"   {'Drift':<20}{drifted['item']}: declared {json.dumps(drifted['declared'])}, "
+              f"live {json.dumps(drifted['live'])} ({drifted['StackName']}, {drifted['LogicalResourceId']})")
+    if not announced.drifted:
+        print(f"   {'Drift':<20}none")
+
+
 def _print_package(lifecycle: Lifecycle, arn: str) -> None:
     managed = set((lifecycle.properties or {}).get("CustomerMetadataProperties") or {})
     if lifecycle.properties and lifecycle.properties.get("ModelPackageArn") != arn:
@@ -270,7 +319,7 @@ def _print_state(registry: LocalRegistry, arn: str, managed: set[str] | None = N
 
 
 # DynamoDB's operations on the prior-state table, shown apart from SageMaker's.
-TABLE_OPERATIONS = ("GetItem", "PutItem", "DeleteItem")
+TABLE_OPERATIONS = ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Scan")
 
 
 def _calls(counts: Mapping[str, int], operations: tuple[str, ...], *, keep: bool) -> str:

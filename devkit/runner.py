@@ -6,6 +6,9 @@ runner plays the events CloudFormation sends for each (a failed Update is follow
 by its rollback, a replacement by the Delete of the old package, a failed Create
 by the Delete of its id), prints the response and the package after each step,
 and checks that no metadata key the stack never declared was lost or changed.
+Two steps look for drift after an out-of-band edit: `event` plays SageMaker's
+"Model Package State Change" event through the handler, as EventBridge delivers
+it, and `report` runs tools/drift_report.py against the registry.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ SERVICE_TOKEN = "arn:aws:lambda:eu-west-1:123456789012:function:model-package-re
 STACK_ID = (
     "arn:aws:cloudformation:eu-west-1:123456789012:stack/local-demo/00000000-0000-4000-8000-000000000000"
 )
-OPERATIONS = ("create", "update", "delete", "pipeline")
+OPERATIONS = ("create", "update", "delete", "pipeline", "event", "report")
+STATE_CHANGE_EVENT = ROOT / "events" / "model-package-state-change.json"
 
 
 class ScenarioError(ValueError):
@@ -49,6 +53,22 @@ class Played:
     @property
     def status(self) -> str:
         return str(self.response.get("Status")) if self.response else "NO RESPONSE"
+
+
+@dataclass
+class Announced:
+    """SageMaker's state change event for a package, played through the handler
+    (EventBridge's delivery: no response is expected), and what came of it."""
+
+    label: str
+    event: dict[str, Any]
+    result: dict[str, Any]  # what the handler returned: the drift it found
+    logs: str = ""
+    calls: dict[str, int] = field(default_factory=dict)  # requests that reached the registry
+
+    @property
+    def drifted(self) -> list[dict[str, Any]]:
+        return list(self.result.get("Drift") or [])
 
 
 @dataclass
@@ -74,6 +94,8 @@ class Lifecycle:
     refusals: list[str] = field(default_factory=list)  # rollbacks refused to protect others' keys
     # Undeclared metadata as the pipeline left it: ARN -> key -> value.
     others: dict[str, dict[str, str]] = field(default_factory=dict)
+    announced: list[Announced] = field(default_factory=list)  # SageMaker's events played
+    reports: list[tuple[int, str]] = field(default_factory=list)  # drift reports: exit status, table
 
     def __post_init__(self) -> None:
         for arn in self.labels.values():
@@ -151,6 +173,50 @@ class Lifecycle:
             others[str(key)] = str(value)
         for key in remove or []:
             others.pop(key, None)
+
+    def announce(self, package: str, expect_drift: int | None = None) -> Announced:
+        """SageMaker announces the package's state (EventBridge): the handler checks
+        it for drift. It must change nothing and answer no one."""
+        arn = self.labels.get(package, package)
+        event = state_change_event(arn, self.describe(arn))
+        before, counted = len(self.receiver.received), dict(self.registry.requests)
+        results: list[dict[str, Any]] = []
+        logs = invoke(event, self.registry, self.receiver, cold=self.cold, timeout_ms=self.timeout_ms,
+                      python=self.python, code_dir=self.code_dir, results=results)
+        calls = {op: n - counted.get(op, 0) for op, n in self.registry.requests.items() if n > counted.get(op, 0)}
+        announced = Announced("sagemaker event", event, results[-1] if results else {}, logs, calls)
+        self.announced.append(announced)
+        if len(self.receiver.received) != before:
+            self.failures.append(f"{announced.label}: the handler sent a response")
+        if calls.get("UpdateModelPackage"):
+            self.failures.append(f"{announced.label}: the handler changed the package")
+        if expect_drift is not None and len(announced.drifted) != expect_drift:
+            self.failures.append(f"{announced.label}: expected {expect_drift} drifted items, "
+                                 f"found {len(announced.drifted)}")
+        return announced
+
+    def report(self, expect_drift: int | None = None) -> tuple[int, str]:
+        """tools/drift_report.py against the registry, as an operator runs it (with
+        the function's account's credentials): its exit status and its table."""
+        from tools.drift_report import as_text, check
+
+        environment = self.registry.environment()
+        saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
+        try:
+            found = check(self.registry.table_name, self.registry.region, endpoint_url=self.registry.endpoint)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        if expect_drift is not None and (len(found.drifts), found.errors) != (expect_drift, []):
+            self.failures.append(f"drift report: expected {expect_drift} drifted items, found "
+                                 f"{len(found.drifts)}" + (f" and errors: {'; '.join(found.errors)}"
+                                                            if found.errors else ""))
+        self.reports.append((found.status, as_text(found)))
+        return self.reports[-1]
 
     # --- checks ----------------------------------------------------------------
 
@@ -251,15 +317,17 @@ def invoke(
     timeout_ms: int = 60_000,
     python: tuple[str, ...] = (),
     code_dir: Path | None = None,
+    results: list[dict[str, Any]] | None = None,
 ) -> str:
     """Invoke the handler: in a fresh process (cold start) or in this one. Returns
-    what the handler logged. A cold invocation runs on `python` (a command, flags
-    included; this interpreter by default) with the code of `code_dir` (handler/ by
-    default): devkit/lambda_process.py is run by its path, so that an isolated
-    interpreter (-I) needs nothing of this checkout but that file."""
+    what the handler logged (a warm invocation logs to this process's log), and
+    appends what it returned to `results`. A cold invocation runs on `python` (a
+    command, flags included; this interpreter by default) with the code of
+    `code_dir` (handler/ by default): devkit/lambda_process.py is run by its path, so
+    that an isolated interpreter (-I) needs nothing of this checkout but that file."""
     environment = {**registry.environment(), **receiver.environment(), "POWERTOOLS_DEV": "false"}
     if not cold:
-        return _invoke_warm(event, environment, timeout_ms)
+        return _invoke_warm(event, environment, timeout_ms, results)
     if python or code_dir is not None:
         command = [*(python or (sys.executable,)), str(ROOT / "devkit" / "lambda_process.py")]
         if code_dir is not None:
@@ -277,13 +345,34 @@ def invoke(
             timeout=timeout_ms / 1000 + 30,
             check=False,
         )
+        if completed.returncode == 0 and results is not None:
+            results.append(json.loads(Path(result.name).read_text() or "{}"))
     if completed.returncode != 0:
         tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"the handler's process exited {completed.returncode}: {tail[0]}")
     return completed.stdout + completed.stderr
 
 
-def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeout_ms: int) -> str:
+def state_change_event(arn: str, live: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """SageMaker's "Model Package State Change" event for a package, as EventBridge
+    delivers it (events/model-package-state-change.json), with the package's ARN,
+    account, region, group, version and approval status."""
+    event: dict[str, Any] = json.loads(STATE_CHANGE_EVENT.read_text())
+    parts = arn.split(":")
+    group, _, version = arn.partition(":model-package/")[2].partition("/")
+    event.update(id=str(uuid.uuid4()), account=parts[4] if len(parts) > 4 else "", resources=[arn],
+                 region=parts[3] if len(parts) > 3 else "")
+    detail = event["detail"]
+    detail.update(ModelPackageArn=arn, ModelPackageGroupName=group)
+    if version.isdigit():
+        detail["ModelPackageVersion"] = int(version)
+    if live and live.get("ModelApprovalStatus"):
+        detail["ModelApprovalStatus"] = live["ModelApprovalStatus"]
+    return event
+
+
+def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeout_ms: int,
+                 results: list[dict[str, Any]] | None = None) -> str:
     """In this process, as a warm Lambda would: the environment is the registry's
     for the call only, and the cached SageMaker clients are made for it."""
     from app import lambda_handler
@@ -297,7 +386,9 @@ def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeo
     clients.clear()
     ROLES.clear()
     try:
-        lambda_handler(dict(event), LambdaContext(timeout_ms))
+        returned = lambda_handler(dict(event), LambdaContext(timeout_ms))
+        if results is not None:
+            results.append(returned)
     finally:
         for name, value in saved.items():
             if value is None:
@@ -326,6 +417,13 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
         body = step[operations[0]]
         if operations[0] in ("create", "update") and not isinstance(body, Mapping):
             raise ScenarioError(f"{path}: field 'steps[{i}].{operations[0]}' must be a map of properties")
+        if operations[0] in ("event", "report") and not isinstance(body, Mapping):
+            raise ScenarioError(f"{path}: field 'steps[{i}].{operations[0]}' must be a map")
+        if operations[0] == "event" and not isinstance(body.get("package"), str):
+            raise ScenarioError(f"{path}: field 'steps[{i}].event.package' must name a package")
+        drift = body.get("drift") if operations[0] in ("event", "report") else None
+        if drift is not None and (not isinstance(drift, int) or isinstance(drift, bool) or drift < 0):
+            raise ScenarioError(f"{path}: field 'steps[{i}].{operations[0]}.drift' must be a count of items")
         if step.get("expect", "SUCCESS") not in ("SUCCESS", "FAILED"):
             raise ScenarioError(f"{path}: field 'steps[{i}].expect' must be SUCCESS or FAILED")
     return scenario
@@ -346,6 +444,10 @@ def play_step(lifecycle: Lifecycle, step: Mapping[str, Any]) -> None:
         lifecycle.update(step["update"], expect, redeliver)
     elif "delete" in step:
         lifecycle.delete(expect, redeliver)
+    elif "event" in step:
+        lifecycle.announce(str(step["event"]["package"]), step["event"].get("drift"))
+    elif "report" in step:
+        lifecycle.report(step["report"].get("drift"))
     else:
         edit = step["pipeline"]
         lifecycle.pipeline(

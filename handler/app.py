@@ -1,7 +1,9 @@
 """Lambda entry point of the Custom::ModelPackage resource (Handler: app.lambda_handler).
 
 Wiring only: refuse a ResponseURL that is not CloudFormation's, parse the event
-once, run its work within the invocation's time, and PUT exactly one response."""
+once, run its work within the invocation's time, and PUT exactly one response.
+The same function receives SageMaker's model package state changes (EventBridge):
+those are checked for drift (watch.py), and answered to no one."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from model_package_resource.request import Identity, Request, identify, parse_re
 from model_package_resource.response import build_body, reason_for
 from model_package_resource.response_url import ALLOWED_HOSTS_VARIABLE, parse_allowed_hosts, response_url_refusal
 from model_package_resource.sender import put_response
+from model_package_resource.watch import check_drift, is_eventbridge
 
 # A cold start allocates much and frees little: the collector's passes during it are
 # wasted work (measured in make bench). The first event turns it back on and freezes
@@ -28,8 +31,9 @@ gc.disable()
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    """Handle one CloudFormation custom resource event; returns what was sent, for
-    local runners (Lambda ignores it)."""
+    """Handle one CloudFormation custom resource event, or one SageMaker state change
+    from EventBridge; returns what was sent or found, for local runners (Lambda
+    ignores it)."""
     return handle(event, context, None)
 
 
@@ -46,6 +50,8 @@ def handle(event: Any, context: Any, services: Services | None) -> dict[str, Any
 def _handle(event: Any, context: Any, services: Services | None) -> dict[str, Any]:
     if not isinstance(event, Mapping):
         event = {}
+    if is_eventbridge(event):
+        return _check_drift(event, context, services)
     identity = identify(event)
     logger.append_keys(
         StackId=identity.stack_id[:256], LogicalResourceId=identity.logical_id[:256],
@@ -75,6 +81,18 @@ def _handle(event: Any, context: Any, services: Services | None) -> dict[str, An
         body = build_body(identity, "FAILED", outcome.physical_resource_id, reason=reason_for(error))
         delivery = put_response(url, body, respond_by + reserve)
         return {"Sent": delivery.delivered, "Status": "FAILED", "Reason": reason_for(error)}
+
+
+def _check_drift(event: Mapping[str, Any], context: Any, services: Services | None) -> dict[str, Any]:
+    """An EventBridge event: checked for drift within the Lambda's time, never
+    raising (EventBridge would invoke again), never answering CloudFormation."""
+    remaining = _remaining_seconds(context)
+    deadline = timing.Deadline.within(max(remaining - timing.reserve_for(remaining), 0.0))
+    try:
+        return check_drift(event, services or default_services(), deadline).summary()
+    except Exception:  # noqa: BLE001 - check_drift never raises; services may
+        logger.exception("Drift not checked")
+        return {"DriftCheck": False}
 
 
 def _within_time(request: Request, respond_by: float, services: Services) -> Outcome:

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import timing
 from .errors import ConcurrentUpdate, RecordChanged, ResourceError, RevertIncomplete, TimedOut
@@ -32,11 +32,23 @@ if TYPE_CHECKING:
     from .arns import PackageArn, RoleArn
     from .credentials import RoleCredentials
     from .properties import Properties
-    from .request import Request
+    from .request import Identity, Request
     from .timing import Deadline
 
 
-GatewayFactory = Callable[["PackageArn", "RoleArn | None", "Deadline", "Request"], Gateway]
+class Caller(Protocol):
+    """Who a gateway acts for: a CloudFormation event's Request, or the drift check
+    of an EventBridge event. Its RequestId goes into each ClientToken; its stack and
+    logical id name the session of a RoleArn's role."""
+
+    @property
+    def identity(self) -> Identity: ...
+
+    @property
+    def stack_name(self) -> str: ...
+
+
+GatewayFactory = Callable[["PackageArn", "RoleArn | None", "Deadline", Caller], Gateway]
 RecordsFactory = Callable[["Deadline"], Records]
 
 
@@ -258,7 +270,7 @@ def default_services(
     make = make_client or clients.client
     assumed = roles or ROLES
 
-    def sagemaker(package: PackageArn, role: RoleArn | None, deadline: Deadline, request: Request) -> Gateway:
+    def sagemaker(package: PackageArn, role: RoleArn | None, deadline: Deadline, request: Caller) -> Gateway:
         credentials = None
         if role is not None:
             name = session_name(request.stack_name, request.identity.logical_id)
@@ -275,4 +287,4 @@ def default_services(
     return Services(sagemaker=sagemaker, records=lambda deadline: RecordTable(deadline, make_client=make_client))
 
 
-__all__ = ["Outcome", "Services", "default_services", "run"]
+__all__ = ["Caller", "Outcome", "Services", "default_services", "run"]

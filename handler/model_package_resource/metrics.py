@@ -1,6 +1,6 @@
 """Per-event metrics in CloudWatch's embedded metric format (Powertools Metrics):
 written to the log as one JSON line, so no client and no call. template.yaml's
-alarm watches FailedEvents."""
+alarms watch FailedEvents and DriftedItems."""
 
 from __future__ import annotations
 
@@ -29,4 +29,16 @@ def emit(request_type: str, outcome: Outcome) -> None:
     metrics.add_metric("UnrecordedReleases", MetricUnit.Count, outcome.unrecorded)
     metrics.add_metadata("RequestType", request_type or "unknown")
     metrics.add_metadata("Outcome", outcome.status)
+    metrics.flush_metrics()
+
+
+def drift_checked(package: str, drifted: int) -> None:
+    """One drift check of a managed package (SageMaker's state change event): the
+    items found drifted, 0 included, so that the metric shows the checks ran."""
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+    metrics.add_metric("DriftedItems", MetricUnit.Count, drifted)
+    metrics.add_metadata("ModelPackageArn", package)
     metrics.flush_metrics()

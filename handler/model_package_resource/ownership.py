@@ -44,11 +44,17 @@ def resource_key(stack_id: str, logical_id: str) -> str:
     return f"{stack_id}|{logical_id}"
 
 
-def resource_name(resource: str) -> str:
-    """`stack NAME, resource LOGICAL_ID` from a resource key (StackId|LogicalResourceId)."""
+def resource_parts(resource: str) -> tuple[str, str, str]:
+    """(StackId, stack name, LogicalResourceId) of a resource key (StackId|LogicalResourceId)."""
     stack_id, _, logical_id = resource.rpartition("|")
     parts = stack_id.split(":")[-1].split("/")
     stack = parts[1] if len(parts) > 1 else stack_id
+    return stack_id, stack, logical_id
+
+
+def resource_name(resource: str) -> str:
+    """`stack NAME, resource LOGICAL_ID` from a resource key (StackId|LogicalResourceId)."""
+    _, stack, logical_id = resource_parts(resource)
     return f"stack {stack}, resource {logical_id}"
 
 

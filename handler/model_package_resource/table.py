@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import clients
@@ -79,6 +79,22 @@ class RecordTable:
             elif resource is not None:
                 legacy = self._legacy(item, resource)
         return Record(record.package, record.version, record.ownership, record.lease, record.writer, legacy)
+
+    def records(self) -> Iterator[Record]:
+        """Every package's record, page by page (a Scan): for the drift report, run
+        with an operator's credentials. The function itself never scans."""
+        params: dict[str, Any] = {
+            "FilterExpression": "ResourceKey = :package",
+            "ExpressionAttributeValues": {":package": {"S": PACKAGE_RECORD}},
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._call("Scan", "scan", **params)
+            for item in response.get("Items", []):
+                yield self._decode(item, item.get("ModelPackageArn", {}).get("S", ""))
+            if not response.get("LastEvaluatedKey"):
+                return
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def write(self, record: Record, ownership: Ownership, lease: Lease | None, writer: str) -> Record:
         """Write the package's record, provided it is still `record` (by version;

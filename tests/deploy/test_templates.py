@@ -50,7 +50,7 @@ NO_VALUE = object()
 def evaluate(node: Any, parameters: dict[str, Any], pseudo: dict[str, str] | None = None,
              conditions: dict[str, Any] | None = None) -> Any:
     """Just enough of CloudFormation's intrinsics to resolve the policies and the alarm:
-    Ref (parameters, pseudo parameters, AWS::NoValue), Join, Split, Sub, If, Not,
+    Ref (parameters, pseudo parameters, AWS::NoValue), Join, Split, Select, Sub, If, Not,
     Equals, with the template's Conditions. A CommaDelimitedList is a Python list
     (CloudFormation makes [""] of an empty one)."""
     pseudo = {**PSEUDO, **(pseudo or {})}
@@ -69,6 +69,8 @@ def evaluate(node: Any, parameters: dict[str, Any], pseudo: dict[str, str] | Non
                 return argument[0].join(value(argument[1]))
             if name == "Fn::Split":
                 return value(argument[1]).split(argument[0])
+            if name == "Fn::Select":
+                return value(argument[1])[int(argument[0])]
             if name == "Fn::Sub":
                 text, variables = argument if isinstance(argument, list) else (argument, {})
                 values = {**pseudo, **parameters, **{k: value(v) for k, v in variables.items()}}
@@ -185,7 +187,8 @@ def test_statements_are_exactly_sagemaker_prior_state_and_the_assumable_roles(
 def test_prior_state_statement_is_the_table_only() -> None:
     [statement] = [s for s in policy_statements() if s["Sid"] == "RememberPriorState"]
     assert statement == {"Sid": "RememberPriorState", "Effect": "Allow",
-                         "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                         "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem",
+                                    "dynamodb:DeleteItem"],
                          "Resource": {"Fn::GetAtt": ["PriorStateTable", "Arn"]}}
 
 
@@ -370,3 +373,126 @@ def test_built_package_carries_botocore_data_for_its_three_services_only() -> No
     assert services == ["dynamodb", "sagemaker", "sts"]
     assert (BUILD / "model_package_resource" / "botocore_data" / "sagemaker").is_dir()
     assert not (BUILD / "Makefile").exists()
+
+
+# --- drift: SageMaker's events to the function, the alarm, registry accounts' events ---
+
+SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+FUNCTION = "ModelPackageResourceFunction"
+STATE_CHANGE = {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"]}
+
+
+@functools.cache
+def _processed() -> dict[str, Any]:
+    """template.yaml as CloudFormation gets it: the SAM transform applied by the pinned
+    aws-sam-translator (the .venv-sam that `make templates` sets up), as make stackset does."""
+    assert SAM_PYTHON.exists(), "run `make templates` first (it sets up .venv-sam)"
+    script = ("import json, sys\n"
+              f"sys.path.insert(0, {str(ROOT)!r})\n"
+              "from samcli.yamlhelper import yaml_parse\n"
+              "from tools.stackset import processed_template\n"
+              f"print(json.dumps(processed_template(yaml_parse(open({str(ROOT / 'template.yaml')!r}).read()), 'c.zip')))\n")
+    completed = subprocess.run([str(SAM_PYTHON), "-c", script], capture_output=True, text=True, check=False,
+                               env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1"})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return dict(json.loads(completed.stdout))
+
+
+def processed_resources(kind: str) -> dict[str, dict[str, Any]]:
+    return {name: copy.deepcopy(r) for name, r in _processed()["Resources"].items() if r["Type"] == kind}
+
+
+def test_sagemakers_model_package_state_changes_invoke_the_function() -> None:
+    # One rule: SageMaker's model package state changes on the default bus, to the function.
+    [(name, rule)] = processed_resources("AWS::Events::Rule").items()
+    properties = rule["Properties"]
+    assert properties["EventPattern"] == STATE_CHANGE
+    assert "EventBusName" not in properties  # the default bus, where SageMaker sends them
+    [target] = properties["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
+    assert properties.get("State", "ENABLED") == "ENABLED"
+    # The permission lets EventBridge invoke the function for this rule only.
+    [permission] = processed_resources("AWS::Lambda::Permission").values()
+    assert permission["Properties"] == {"Action": "lambda:InvokeFunction", "FunctionName": {"Ref": FUNCTION},
+                                        "Principal": "events.amazonaws.com",
+                                        "SourceArn": {"Fn::GetAtt": [name, "Arn"]}}
+
+
+def test_the_drift_check_needs_no_new_permission() -> None:
+    # The transform adds the rule and its permission, and not one statement to the
+    # function's role: the statements are the template's own, which the tests above
+    # hold to exactly DescribeModelPackage/UpdateModelPackage, the table and the roles.
+    [role] = processed_resources("AWS::IAM::Role").values()
+    function = template()["Resources"][FUNCTION]["Properties"]
+    assert [p["PolicyDocument"]["Statement"] for p in role["Properties"]["Policies"]] == [
+        p["Statement"] for p in function["Policies"]]
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}]
+
+
+def drift_alarm(**parameters: Any) -> dict[str, Any]:
+    resource = template()["Resources"]["DriftAlarm"]
+    assert resource["Type"] == "AWS::CloudWatch::Alarm"
+    return dict(evaluate(resource["Properties"], {**DEFAULTS, **parameters}))
+
+
+def test_drift_alarm_watches_the_drifted_items_the_function_counts() -> None:
+    from model_package_resource.metrics import NAMESPACE, SERVICE
+
+    properties = drift_alarm()
+    assert (properties["Namespace"], properties["MetricName"]) == (NAMESPACE, "DriftedItems")
+    assert properties["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+    assert (properties["Statistic"], properties["Period"], properties["EvaluationPeriods"]) == ("Sum", 300, 1)
+    assert (properties["Threshold"], properties["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert "AlarmActions" not in properties and "OKActions" not in properties
+    topic = "arn:aws:sns:eu-west-1:111122223333:alerts"
+    properties = drift_alarm(AlarmTopicArn=topic)
+    assert properties["AlarmActions"] == properties["OKActions"] == [topic]
+    assert template()["Outputs"]["DriftAlarmName"]["Value"] == {"Ref": "DriftAlarm"}
+
+
+def test_registry_accounts_may_put_only_sagemakers_model_package_events_on_the_default_bus() -> None:
+    resource = template()["Resources"]["RegistryEventsPolicy"]
+    assert resource["Type"] == "AWS::Events::EventBusPolicy"
+    assert resource["Condition"] == "HasRegistryAccounts"  # no registry account: no policy at all
+    registries = ["444455556666", "777788889999"]
+    properties = resource["Properties"]
+    assert properties["EventBusName"] == "default"
+    statement = properties["Statement"]
+    # The principals are exactly the registry accounts.
+    assert evaluate(statement["Principal"], {**DEFAULTS, "RegistryAccountIds": registries}) == {"AWS": registries}
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "events:PutEvents")
+    assert evaluate(statement["Resource"], DEFAULTS) == "arn:aws:events:eu-west-1:111122223333:event-bus/default"
+    assert statement["Condition"] == {"ForAllValues:StringEquals": {"events:source": "aws.sagemaker"},
+                                      "StringEquals": {"events:detail-type": STATE_CHANGE["detail-type"][0]}}
+    # The StatementId is the stack's own, and fits EventBridge's 64 characters of [A-Za-z0-9_-].
+    longest = "arn:aws:cloudformation:eu-west-1:111122223333:stack/" + "s" * 128 + "/5b6ef1c0-8d5a-11ef-9c3a-0a1b2c3d4e5f"
+    statement_id = evaluate(properties["StatementId"], DEFAULTS, {"AWS::StackId": longest})
+    assert statement_id == "model-package-events-5b6ef1c0-8d5a-11ef-9c3a-0a1b2c3d4e5f"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", statement_id), statement_id
+
+
+def test_registry_forwarding_example_forwards_the_same_events_to_the_providers_default_bus() -> None:
+    example, problems = decode(str(ROOT / "examples" / "registry-forwarding.yaml"))
+    assert not problems
+    rule = example["Resources"]["ForwardModelPackageEvents"]["Properties"]
+    assert rule["EventPattern"] == STATE_CHANGE == template()["Resources"][FUNCTION]["Properties"]["Events"][
+        "ModelPackageStateChange"]["Properties"]["Pattern"]
+    [target] = rule["Targets"]
+    parameters = {"ProviderAccountId": "111122223333", "ProviderRegion": ""}
+    conditions = example["Conditions"]
+    bus = "arn:aws:events:eu-west-1:111122223333:event-bus/default"
+    assert evaluate(target["Arn"], parameters, conditions=conditions) == bus
+    assert evaluate(target["Arn"], {**parameters, "ProviderRegion": "us-east-1"}, conditions=conditions) == (
+        bus.replace("eu-west-1", "us-east-1"))
+    assert target["RoleArn"] == {"Fn::GetAtt": ["ForwardingRole", "Arn"]}
+    role = example["Resources"]["ForwardingRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    [policy] = role["Policies"]
+    [allowed] = policy["PolicyDocument"]["Statement"]
+    assert allowed["Action"] == "events:PutEvents"
+    assert evaluate(allowed["Resource"], parameters, conditions=conditions) == bus
+    assert "examples/registry-forwarding.yaml" in " ".join(
+        decode(str(ROOT / "examples" / "central-registry.yaml"))[0]["Description"].split())

@@ -159,7 +159,7 @@ def test_the_demo_runs_and_its_checks_hold() -> None:
                                text=True, timeout=300, check=False)
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert "none lost or changed" in completed.stdout and "All checks held." in completed.stdout
-    assert completed.stdout.count("== Step") == 9
+    assert completed.stdout.count("== Step") == 13
     # the refused second call: the first reverted, the rollback finds nothing to send
     refused = completed.stdout.split("== Step 7", 1)[1].split("== Step 8", 1)[0]
     assert "Reason              SageMaker error at SourceUri" in refused
@@ -168,6 +168,11 @@ def test_the_demo_runs_and_its_checks_hold() -> None:
     # the taken-over key given back to the pipeline when churn/2 is released
     released = completed.stdout.split("== Step 8", 1)[1].split("== Step 9", 1)[0]
     assert 'owner = "data-science"' in released.split("package churn/2", 1)[1].split("package churn/3", 1)[0]
+    # drift: none, then SageMaker's event after an out-of-band edit logs it and the report lists it
+    assert "(exit status 0)" in completed.stdout.split("== Step 9", 1)[1].split("== Step 10", 1)[0]
+    event = completed.stdout.split("== Step 11", 1)[1].split("== Step 12", 1)[0]
+    assert "SageMaker calls     DescribeModelPackage 1\n" in event and event.count("Drift               ") == 2
+    assert "(exit status 1)" in completed.stdout.split("== Step 12", 1)[1].split("== Step 13", 1)[0]
     # the redelivered Create only describes: the package already holds what it declares
     redelivered = completed.stdout.split("create (redelivered)", 1)[1].split("Data", 1)[0]
     assert "SageMaker calls     DescribeModelPackage 1\n" in redelivered
