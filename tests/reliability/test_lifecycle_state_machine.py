@@ -23,7 +23,6 @@ no record names any resource."""
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 import pytest
