@@ -1,14 +1,16 @@
 # The README's two commands: `make demo` (the lifecycle on the embedded local
-# SageMaker registry) and `make test` (ruff, mypy, pytest). Both set up .venv first.
+# SageMaker registry) and `make test` (ruff, mypy, the templates, the build, the docs,
+# pytest). Both set up .venv first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# aws-sam-cli and checkov each get a virtualenv of their own: their pins clash
-# with each other's and with ours.
+# aws-sam-cli, checkov and the docs' MkDocs each get a virtualenv of their own:
+# their pins clash with each other's and with ours.
 SAM := .venv-sam/bin/sam
 CHECKOV := .venv-checkov/bin/checkov
+MKDOCS := .venv-docs/bin/mkdocs
 # The Lambda's python3.13: sam build compiles the package's bytecode with it, the
 # artifact tests and the benchmark run the package on it. PATH first, then pyenv.
 PYTHON313 := $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 \
@@ -17,7 +19,7 @@ PYTHON313 := $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.1
 NO_PYTHON313 := python3.13 is needed (the Lambda's python): install it with 'pyenv install 3.13' or your OS's python3.13 package, and put it on PATH
 SAM_RUN := $(if $(PYTHON313),PATH="$(dir $(PYTHON313)):$$PATH" PYTHON313="$(PYTHON313)") SAM_CLI_TELEMETRY=0
 
-.PHONY: setup demo test lint typecheck templates build stackset bench coldpath reliability fuzz clean python313
+.PHONY: setup demo test lint typecheck templates docs build stackset bench coldpath reliability fuzz clean python313
 
 setup: $(STAMP)
 
@@ -34,7 +36,7 @@ demo: $(STAMP)
 	$(BIN)/python -m devkit scenario devkit/demo/central-registry-scenario.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check handler devkit tests lint bench tools
+	$(BIN)/ruff check handler devkit tests lint bench tools examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -43,6 +45,16 @@ typecheck: $(STAMP)
 	$(PYTHON) -m venv .venv-sam
 	.venv-sam/bin/python -m pip install --quiet --disable-pip-version-check -r tools/sam.txt
 	touch $@
+
+.venv-docs/.installed: requirements-docs.txt
+	$(PYTHON) -m venv .venv-docs
+	.venv-docs/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-docs.txt
+	touch $@
+
+# The documentation site (mkdocs.yml, docs/, the examples pulled in as snippets) into
+# site/, strictly (a broken link, a missing page or snippet fails) and offline.
+docs: .venv-docs/.installed
+	NO_MKDOCS_2_WARNING=1 $(MKDOCS) build --strict
 
 .venv-checkov/.installed: tools/checkov.txt
 	$(PYTHON) -m venv .venv-checkov
@@ -68,7 +80,7 @@ templates: .venv-sam/.installed .venv-checkov/.installed
 	$(SAM_RUN) $(SAM) validate --lint
 	$(CHECKOV) --file template.yaml --framework cloudformation --quiet --compact --skip-download
 
-test: python313 lint typecheck templates build
+test: python313 lint typecheck templates docs build
 	PYTHON313="$(PYTHON313)" $(BIN)/python -m pytest
 
 # Cold start as Lambda runs the built package, then in the dev venv; calls per
@@ -100,4 +112,4 @@ reliability: $(STAMP)
 fuzz: reliability
 
 clean:
-	rm -rf $(VENV) .venv-sam .venv-checkov .aws-sam .hypothesis .reliability .local
+	rm -rf $(VENV) .venv-sam .venv-checkov .venv-docs .aws-sam .hypothesis .reliability .local site

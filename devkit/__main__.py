@@ -5,7 +5,8 @@ scenario  plays a scenario file (YAML or JSON) against a seeded local registry.
 invoke    plays one event file, like `sam local invoke -e`, and prints the response (for
           SageMaker's state change event, events/model-package-state-change.json, the
           drift the function found: against the freshly seeded registry, none).
-schema    regenerates lint/rules/schemas/custom-modelpackage.json from botocore's model.
+schema    regenerates lint/rules/schemas/custom-modelpackage.json from botocore's model,
+          and the docs' property reference (docs/snippets/property-reference.md) from it.
 models    regenerates the function's trimmed copy of botocore's SageMaker model.
 """
 
@@ -36,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="play the demo lifecycle")
     scenario = commands.add_parser("scenario", help="play a scenario file")
     scenario.add_argument("file")
-    schema = commands.add_parser("schema", help="regenerate lint/rules/schemas from botocore's model")
-    schema.add_argument("--check", action="store_true", help="only check that the committed schema is current")
+    schema = commands.add_parser("schema", help="regenerate lint/rules/schemas and the docs' property reference")
+    schema.add_argument("--check", action="store_true", help="only check that the committed files are current")
     models = commands.add_parser("models", help="regenerate the function's trimmed SageMaker model")
     models.add_argument("--check", action="store_true", help="only check that the committed copy is current")
     one = commands.add_parser("invoke", help="play one event file")

@@ -2,20 +2,30 @@
 botocore's model of UpdateModelPackage plus the resource's own properties and
 rules (model_package_resource.properties). Written as a CloudFormation registry
 schema; lint/rules/ModelPackageProperties.py checks Custom::ModelPackage
-resources against it inside cfn-lint.
+resources against it inside cfn-lint. The documentation's property reference
+(docs/snippets/property-reference.md) is rendered from the same schema.
 
-    python -m devkit schema          # rewrite lint/rules/schemas/custom-modelpackage.json
-    python -m devkit schema --check  # exit 1 when the committed file is out of date
+    python -m devkit schema          # rewrite the schema and the property reference
+    python -m devkit schema --check  # exit 1 when a committed file is out of date
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
 TYPE_NAME = "Custom::ModelPackage"
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "lint" / "rules" / "schemas" / "custom-modelpackage.json"
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_FILE = ROOT / "lint" / "rules" / "schemas" / "custom-modelpackage.json"
+REFERENCE_FILE = ROOT / "docs" / "snippets" / "property-reference.md"
+
+
+def repository_url() -> str:
+    """The repository's address, defined once: pyproject.toml's [project.urls] Repository."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return str(project["urls"]["Repository"])
 
 
 def resource_schema() -> dict[str, Any]:
@@ -60,7 +70,7 @@ def resource_schema() -> dict[str, Any]:
         "typeName": TYPE_NAME,
         "description": "Governs an existing SageMaker model package version (generated from botocore "
                        f"{botocore.__version__}'s UpdateModelPackage; do not edit, run python -m devkit schema).",
-        "sourceUrl": "https://github.com/OWNER/model-package-resource",
+        "sourceUrl": repository_url(),
         "definitions": dict(sorted(definitions.items())),
         "properties": dict(sorted(members.items())),
         "required": ["ServiceToken", rules.ARN_PROPERTY],
@@ -87,7 +97,78 @@ def render() -> str:
     return json.dumps(resource_schema(), indent=2) + "\n"
 
 
+def render_reference(schema: dict[str, Any]) -> str:
+    """The property reference of the documentation: one row per property of the
+    schema, its type, its constraints and the first sentence of its description;
+    an object's fields one level down."""
+    required = set(schema["required"])
+    rows = [
+        "<!-- Generated from lint/rules/schemas/custom-modelpackage.json by `python -m devkit schema`: "
+        "do not edit. -->",
+        "",
+        "| property | type | constraints | description |",
+        "|---|---|---|---|",
+    ]
+    for name, member in schema["properties"].items():
+        resolved = _resolve(schema, member)
+        constraints = (["**required**"] if name in required else []) + _constraints(schema, resolved)
+        description = str(member.get("description") or resolved.get("description") or "see the API reference")
+        rows.append(f"| `{name}` | {_type(schema, resolved)} | {'; '.join(constraints)} | "
+                    f"{description.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    reference = node.get("$ref")
+    return dict(schema["definitions"][reference.rsplit("/", 1)[1]]) if reference else node
+
+
+def _type(schema: dict[str, Any], node: dict[str, Any]) -> str:
+    kind = node.get("type", "object")
+    if kind == "array":
+        return f"list of {_type(schema, _resolve(schema, node.get('items', {})))}s"
+    if kind == "object" and "additionalProperties" in node and isinstance(node["additionalProperties"], dict):
+        return f"map of {node['additionalProperties'].get('type', 'value')}s"
+    return str(kind)
+
+
+def _constraints(schema: dict[str, Any], node: dict[str, Any]) -> list[str]:
+    found = []
+    if "enum" in node:
+        found.append("one of " + ", ".join(f"`{value}`" for value in node["enum"]))
+    low, high = node.get("minLength"), node.get("maxLength")
+    if high is not None:
+        found.append(f"{low}–{high} characters" if low else f"at most {high} characters")
+    if "minimum" in node or "maximum" in node:
+        found.append(f"{node.get('minimum', '')}–{node.get('maximum', '')}")
+    if "maxItems" in node:
+        low = node.get("minItems")
+        found.append(f"{low}–{node['maxItems']} items" if low else f"at most {node['maxItems']} items")
+    if "maxProperties" in node:
+        found.append(f"at most {node['maxProperties']} keys")
+    if isinstance(node.get("propertyNames"), dict) and "maxLength" in node["propertyNames"]:
+        names = node["propertyNames"]
+        found.append(f"keys {names.get('minLength', 0)}–{names['maxLength']} characters")
+    if isinstance(node.get("additionalProperties"), dict) and "maxLength" in node["additionalProperties"]:
+        values = node["additionalProperties"]
+        found.append(f"values {values.get('minLength', 0)}–{values['maxLength']} characters")
+    if "pattern" in node and node.get("type") == "string" and "arn" in node["pattern"]:
+        found.append(f"an ARN matching `{node['pattern']}`")
+    items = _resolve(schema, node.get("items", {})) if node.get("type") == "array" else node
+    fields = items.get("properties")
+    if isinstance(fields, dict):
+        needed = set(items.get("required", []))
+        found.append("fields " + ", ".join(f"`{field}`" + (" (required)" if field in needed else "")
+                                           for field in fields))
+    return found
+
+
+def render_reference_file() -> str:
+    return render_reference(json.loads(render()))
+
+
 def main(check: bool) -> int:
     from .generated import write_or_check
 
-    return write_or_check(SCHEMA_FILE, render(), "schema", check)
+    schema = write_or_check(SCHEMA_FILE, render(), "schema", check)
+    return schema or write_or_check(REFERENCE_FILE, render_reference_file(), "schema", check)

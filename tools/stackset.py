@@ -6,8 +6,16 @@ template.yaml with the function's code taken from S3: the parameters
 CodeBucketPrefix (the bucket is CodeBucketPrefix-REGION, one per region, since
 Lambda reads its code from its own region) and CodeKey. The code is the package
 that `sam build` made, zipped deterministically: entries sorted, every date
-1980-01-01, permissions 0644, no bytecode; its name carries its SHA-256, so a new
-build is a new key and CloudFormation updates the function.
+1980-01-01, permissions 0644; its name carries its SHA-256, so a new build is a new
+key and CloudFormation updates the function.
+
+The zip ships the build's python3.13 bytecode, as `sam deploy` does: without it
+every cold start compiles the whole package again (`make bench` measures both
+artifacts as Lambda runs them). handler/Makefile compiles it hash-based (unchecked-hash,
+/var/task paths, one process), so the same sources give the same bytes and the
+zip stays deterministic; a build whose bytecode is missing or timestamp-based (it
+would be stale: every entry is dated 1980) is refused. Other interpreters' caches
+and orphaned .pyc files are left out.
 
     .venv-sam/bin/python tools/stackset.py [--build .aws-sam/build] [--out dist/stackset]
 
@@ -29,6 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION = "ModelPackageResourceFunction"
 DATE = (1980, 1, 1, 0, 0, 0)
+# The Lambda's interpreter (the template's Runtime, python3.13): its bytecode is shipped.
+BYTECODE_TAG = "cpython-313"
+# A .pyc's flags word (PEP 552): bit 0 hash-based, bit 1 check the source; unchecked-hash is 0b01.
+UNCHECKED_HASH = 0b01
 CODE_PARAMETERS: dict[str, Any] = {
     "CodeBucketPrefix": {
         "Type": "String",
@@ -43,12 +55,37 @@ CODE_PARAMETERS: dict[str, Any] = {
 }
 
 
+def bytecode_of(source: Path) -> Path:
+    """Where the Lambda's interpreter finds a module's bytecode (importlib's cache_from_source)."""
+    return source.parent / "__pycache__" / f"{source.stem}.{BYTECODE_TAG}.pyc"
+
+
+def shipped_files(folder: Path) -> list[Path]:
+    """The folder's files as the zip ships them: every file outside __pycache__, and the
+    python3.13 bytecode of each module; other .pyc files are left out."""
+    sources = [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    bytecode = [bytecode_of(p) for p in sources if p.suffix == ".py" and bytecode_of(p).is_file()]
+    return sorted([*sources, *bytecode], key=lambda p: p.relative_to(folder).as_posix())
+
+
+def bytecode_problems(folder: Path) -> list[str]:
+    """Modules whose python3.13 bytecode is missing or not unchecked-hash."""
+    problems = []
+    for source in sorted(folder.rglob("*.py")):
+        if "__pycache__" in source.parts:
+            continue
+        cached = bytecode_of(source)
+        name = source.relative_to(folder).as_posix()
+        if not cached.is_file():
+            problems.append(f"{name}: no {cached.name}")
+        elif int.from_bytes(cached.read_bytes()[4:8], "little") != UNCHECKED_HASH:
+            problems.append(f"{name}: {cached.name} is not unchecked-hash bytecode")
+    return problems
+
+
 def deterministic_zip(folder: Path) -> bytes:
-    """The folder's files, zipped so that the same files give the same bytes."""
-    files = sorted(
-        (p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"),
-        key=lambda p: p.relative_to(folder).as_posix(),
-    )
+    """The folder's shipped files, zipped so that the same files give the same bytes."""
+    files = shipped_files(folder)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in files:
@@ -117,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     code = args.build / FUNCTION
     if not code.is_dir():
         print(f"{code} is missing: run make build first", file=sys.stderr)
+        return 2
+    problems = bytecode_problems(code)
+    if problems:
+        print(f"{code} lacks the hash-based python3.13 bytecode that handler/Makefile compiles (run make build):\n  "
+              + "\n  ".join(problems[:10]), file=sys.stderr)
         return 2
     data = deterministic_zip(code)
     key = f"model-package-resource-{hashlib.sha256(data).hexdigest()[:16]}.zip"

@@ -28,13 +28,17 @@ from cfnlint.rules.jsonschema.CfnLintJsonSchema import CfnLintJsonSchema
 
 TYPE_NAME = "Custom::ModelPackage"
 SCHEMA = Path(__file__).resolve().parent / "schemas" / "custom-modelpackage.json"
+# The repository's address: pyproject.toml's [project.urls] Repository, copied here
+# because this package is installed on its own; OWNER is a placeholder until it is
+# filled in there (tests/deploy/test_project_url.py keeps the copies equal).
+REPOSITORY = "https://github.com/OWNER/model-package-resource"
 
 
 class ModelPackageProperties(CfnLintJsonSchema):
     id = "E9000"
     shortdesc = "Custom::ModelPackage properties are invalid"
     description = "Checks the model package resource's properties against its schema (from botocore's model)"
-    source_url = "https://github.com/OWNER/model-package-resource#properties"
+    source_url = f"{REPOSITORY}/blob/main/docs/declaring.md#properties"
     tags = ["resources", "custom", "modelpackage"]
 
     def __init__(self) -> None:

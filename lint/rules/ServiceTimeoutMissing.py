@@ -16,6 +16,10 @@ from cfnlint.jsonschema import ValidationError, ValidationResult, Validator
 from cfnlint.rules.jsonschema.CfnLintJsonSchema import CfnLintJsonSchema
 
 TYPE_NAME = "Custom::ModelPackage"
+# The repository's address: pyproject.toml's [project.urls] Repository, copied here
+# because this package is installed on its own; OWNER is a placeholder until it is
+# filled in there (tests/deploy/test_project_url.py keeps the copies equal).
+REPOSITORY = "https://github.com/OWNER/model-package-resource"
 
 
 class ServiceTimeoutMissing(CfnLintJsonSchema):
@@ -28,7 +32,7 @@ class ServiceTimeoutMissing(CfnLintJsonSchema):
         "Without ServiceTimeout CloudFormation waits up to an hour for an answer; "
         "300 seconds suits the model package resource's function"
     )
-    source_url = "https://github.com/OWNER/model-package-resource#use"
+    source_url = f"{REPOSITORY}/blob/main/docs/declaring.md#use-in-a-stack"
     tags = ["resources", "custom", "modelpackage"]
 
     def __init__(self) -> None:

@@ -1,5 +1,6 @@
-"""The ecosystem's files: the GitHub Actions workflow (validated offline against
-check-jsonschema's vendored GitHub-workflow schema) and the pre-commit hooks."""
+"""The ecosystem's files: the GitHub Actions workflows, ci.yml (make test) and
+docs.yml (make docs, published to GitHub Pages), validated offline against
+check-jsonschema's vendored GitHub-workflow schema; and the pre-commit hooks."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+DOCS_WORKFLOW = ROOT / ".github" / "workflows" / "docs.yml"
 PRE_COMMIT = ROOT / ".pre-commit-config.yaml"
 BIN = Path(sys.executable).parent
 
@@ -23,8 +26,9 @@ def check_workflow(path: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, check=False)
 
 
-def test_workflow_is_valid_against_the_vendored_github_workflow_schema() -> None:
-    completed = check_workflow(WORKFLOW)
+@pytest.mark.parametrize("workflow", [WORKFLOW, DOCS_WORKFLOW], ids=lambda p: p.name)
+def test_workflow_is_valid_against_the_vendored_github_workflow_schema(workflow: Path) -> None:
+    completed = check_workflow(workflow)
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
@@ -44,6 +48,24 @@ def test_workflow_runs_the_readme_test_command_on_python313() -> None:
     assert [s["run"] for s in steps if "run" in s] == [readme_command.group(1)]
     assert steps.index(setup) < next(i for i, s in enumerate(steps) if "run" in s)
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")  # what this project's CI runs too
+
+
+def test_docs_workflow_builds_with_make_docs_and_publishes_the_site_to_pages() -> None:
+    workflow: dict[str, Any] = yaml.safe_load(DOCS_WORKFLOW.read_text())
+    assert workflow[True]["push"]["branches"] == ["main"]  # `on:` is YAML 1.1's true
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    [setup] = [s for s in build["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
+    assert setup["with"]["python-version"] == "3.13"
+    assert [s["run"] for s in build["steps"] if "run" in s] == ["make docs"]
+    test_target = re.search(r"^test: (.*)$", (ROOT / "Makefile").read_text(), re.M)
+    assert test_target and "docs" in test_target.group(1).split()  # make test builds them too: pull requests do
+    [upload] = [s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@")]
+    site_dir = re.search(r"^site_dir: (\S+)$", (ROOT / "mkdocs.yml").read_text(), re.M)
+    assert site_dir and upload["with"]["path"] == site_dir.group(1)
+    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert workflow["permissions"] == {"contents": "read"}
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
 
 
 def test_pre_commit_config_parses_and_names_the_local_hooks() -> None:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from cfnlint.api import ManualArgs, lint, lint_file
 
-from devkit.schema import SCHEMA_FILE, render
+from devkit.schema import REFERENCE_FILE, SCHEMA_FILE, render, render_reference
 from model_package_resource.errors import ResourceError
 from model_package_resource.properties import parse_properties
 
@@ -64,6 +64,15 @@ def test_committed_schema_is_generated_from_the_pinned_botocore() -> None:
     assert SCHEMA_FILE.read_text() == render(), "run: python -m devkit schema"
 
 
+def test_docs_property_reference_is_generated_from_the_committed_schema() -> None:
+    schema = json.loads(SCHEMA_FILE.read_text())
+    reference = REFERENCE_FILE.read_text()
+    assert reference == render_reference(schema), "run: python -m devkit schema"
+    rows = re.findall(r"^\| `(\w+)` \|", reference, re.M)
+    assert rows == list(schema["properties"])
+    assert '--8<-- "docs/snippets/property-reference.md"' in (ROOT / "docs" / "declaring.md").read_text()
+
+
 # The runtime check and the schema come from one model: they agree.
 AGREEMENT = [
     {"ModelApprovalStatus": "Approved"},
@@ -100,10 +109,11 @@ def test_runtime_validation_and_lint_agree(change: dict[str, Any]) -> None:
     assert runtime_ok == lint_ok
 
 
-def test_readme_properties_table_names_every_schema_property() -> None:
+def test_docs_properties_table_names_every_schema_property() -> None:
+    # The hand-written table of what each property does on Create, Update and Delete.
     schema = json.loads(SCHEMA_FILE.read_text())
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("## Properties", 1)[1].split("\n## ", 1)[0]
+    page = (ROOT / "docs" / "declaring.md").read_text()
+    table = page.split("\n## Properties\n", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"^\| (.*?) \|", table, re.M))
     in_table = {n for cell in named for n in re.findall(r"`([A-Za-z]+)`", cell)}
     assert set(schema["properties"]) <= in_table

@@ -1,7 +1,7 @@
 """The rules both ways a consumer enables them: the package installed from lint/
-(`append_rules: [cfn_lint_model_package]`, here with a configured type name) and
-the directory (`append_rules: [path/to/lint/rules]`), each through the cfn-lint
-command in a consumer's directory."""
+(`append_rules: [cfn_lint_model_package]`, here with a configured type name: the
+docs' example examples/lint/.cfnlintrc) and the directory (`append_rules:
+[path/to/lint/rules]`), each through the cfn-lint command in a consumer's directory."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = Path(__file__).resolve().parent / "consumer"
+CONFIG = ROOT / "examples" / "lint" / ".cfnlintrc"  # the example of the docs' Linting page
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 
 
@@ -64,9 +65,9 @@ def test_wheel_ships_the_rules_and_the_schema(wheel: Path) -> None:
 
 
 def test_module_form_with_a_configured_type_name(site: Path) -> None:
-    # .cfnlintrc in the consumer's directory: append_rules: [cfn_lint_model_package]
-    # and resource_types: [Custom::ApproveModel] for both rules.
-    assert cfn_lint(CONSUMER, "template.yaml", pythonpath=site) == [
+    # The docs' .cfnlintrc: append_rules: [cfn_lint_model_package] and
+    # resource_types: [Custom::ApproveModel] for both rules.
+    assert cfn_lint(CONSUMER, "--config-file", str(CONFIG), "template.yaml", pythonpath=site) == [
         {"rule": "E9000", "resource": "Approve"},   # ModelApprovalStatus: approved
         {"rule": "W9001", "resource": "Approve"},   # no ServiceTimeout
     ]  # Governed is valid; Custom::ModelPackage is not a configured type here
@@ -75,8 +76,8 @@ def test_module_form_with_a_configured_type_name(site: Path) -> None:
 def test_module_form_is_what_the_package_provides(site: Path) -> None:
     # Without the package on the path cfn-lint cannot import the module: the
     # findings above come from the installed package, not from the repository.
-    completed = subprocess.run([CFN_LINT, "template.yaml"], cwd=CONSUMER, capture_output=True, text=True,
-                               check=False, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    completed = subprocess.run([CFN_LINT, "--config-file", str(CONFIG), "template.yaml"], cwd=CONSUMER,
+                               capture_output=True, text=True, check=False, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert completed.returncode != 0 and "cfn_lint_model_package" in completed.stdout + completed.stderr
 
 
@@ -92,6 +93,6 @@ def test_directory_form_checks_the_default_type(tmp_path: Path) -> None:
 def test_directory_form_with_a_configured_type_name(tmp_path: Path) -> None:
     (tmp_path / "template.yaml").write_text((CONSUMER / "template.yaml").read_text())
     (tmp_path / ".cfnlintrc").write_text(
-        (CONSUMER / ".cfnlintrc").read_text().replace("cfn_lint_model_package", str(ROOT / "lint" / "rules")))
+        CONFIG.read_text().replace("cfn_lint_model_package", str(ROOT / "lint" / "rules")))
     assert cfn_lint(tmp_path, "template.yaml") == [
         {"rule": "E9000", "resource": "Approve"}, {"rule": "W9001", "resource": "Approve"}]

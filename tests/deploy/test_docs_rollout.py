@@ -1,5 +1,6 @@
-"""The README's sections "Central model registry" and "Roll out to an organization":
-their policies parse and grant what the text says, and their commands name the
+"""The documentation's pages "Central registry" and "Organization rollout", as a
+reader gets them (their policies are files of examples/, pulled in as snippets):
+the policies parse and grant what the text says, and the commands name the
 template's real parameters and the flags StackSets need."""
 
 from __future__ import annotations
@@ -11,28 +12,21 @@ from typing import Any
 
 from cfnlint.decode import decode
 
+from tests.deploy.pages import blocks, page
 from tests.deploy.test_templates import template
 from tools.stackset import CODE_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
 TWO_ACTIONS = ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"]
+CENTRAL, ROLLOUT = "central-registry.md", "organization-rollout.md"
 
 
-def section(title: str) -> str:
-    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
-
-
-def blocks(text: str, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", text, re.M | re.S)
-
-
-def policies(title: str) -> list[dict[str, Any]]:
-    return [json.loads(block) for block in blocks(section(title), "json")]
+def policies(name: str) -> list[dict[str, Any]]:
+    return [json.loads(block) for block in blocks(page(name), "json")]
 
 
 def test_central_registry_policies() -> None:
-    group_policy, trust, permissions = policies("Central model registry")
+    group_policy, trust, permissions = policies(CENTRAL)
     [grant] = group_policy["Statement"]
     assert grant["Action"] == TWO_ACTIONS and grant["Effect"] == "Allow"
     assert re.fullmatch(r"arn:aws:sagemaker:[a-z0-9-]+:111122223333:model-package/[\w-]+/\*", grant["Resource"])
@@ -50,18 +44,18 @@ def test_central_registry_example_is_the_one_described() -> None:
     resources = example["Resources"].values()
     assert [r["Properties"].get("RoleArn") for r in resources] == [
         None, "arn:aws:iam::111122223333:role/model-registry-governor"]
-    assert "examples/central-registry.yaml" in section("Central model registry")
+    assert "examples/central-registry.yaml" in page(CENTRAL)
 
 
 def test_rollout_bucket_policy_admits_the_organization_only() -> None:
-    [bucket_policy] = policies("Roll out to an organization")
+    [bucket_policy] = policies(ROLLOUT)
     [statement] = bucket_policy["Statement"]
     assert statement["Action"] == "s3:GetObject" and statement["Resource"].endswith("/*")
     assert list(statement["Condition"]["StringEquals"]) == ["aws:PrincipalOrgID"]
 
 
 def test_rollout_commands_use_service_managed_permissions_and_the_real_parameters() -> None:
-    commands = " ".join(blocks(section("Roll out to an organization"), "sh")).replace("\\\n", " ")
+    commands = " ".join(blocks(page(ROLLOUT), "sh")).replace("\\\n", " ")
     assert "make stackset" in commands
     create = commands.split("aws cloudformation create-stack-set", 1)[1].split("aws cloudformation", 1)[0]
     assert "--permission-model SERVICE_MANAGED" in create
