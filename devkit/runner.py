@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -426,6 +427,9 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
             raise ScenarioError(f"{path}: field 'steps[{i}].{operations[0]}.drift' must be a count of items")
         if step.get("expect", "SUCCESS") not in ("SUCCESS", "FAILED"):
             raise ScenarioError(f"{path}: field 'steps[{i}].expect' must be SUCCESS or FAILED")
+        stack = step.get("stack")
+        if stack is not None and (not isinstance(stack, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,63}", stack)):
+            raise ScenarioError(f"{path}: field 'steps[{i}].stack' must be a stack name (letters, digits, -)")
     return scenario
 
 

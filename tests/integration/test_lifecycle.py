@@ -157,25 +157,32 @@ def test_invoke_refuses_bad_files_in_one_line(content: str, message: str, tmp_pa
 def test_the_demo_runs_and_its_checks_hold() -> None:
     completed = subprocess.run([sys.executable, "-m", "devkit", "demo"], cwd=ROOT, capture_output=True,
                                text=True, timeout=300, check=False)
-    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
-    assert "none lost or changed" in completed.stdout and "All checks held." in completed.stdout
-    assert completed.stdout.count("== Step") == 13
+    out = completed.stdout
+    assert completed.returncode == 0, out[-2000:] + completed.stderr[-2000:]
+    assert "none lost or changed" in out and "All checks held." in out
+    assert out.count("== Step") == 15
+
+    def step(number: int) -> str:
+        return out.split(f"== Step {number}:", 1)[1].split(f"== Step {number + 1}:", 1)[0]
+
     # the refused second call: the first reverted, the rollback finds nothing to send
-    refused = completed.stdout.split("== Step 7", 1)[1].split("== Step 8", 1)[0]
-    assert "Reason              SageMaker error at SourceUri" in refused
-    rollback = refused.split("update (rollback)", 1)[1]
-    assert "SageMaker calls     DescribeModelPackage 1\n" in rollback
-    # the taken-over key given back to the pipeline when churn/2 is released
-    released = completed.stdout.split("== Step 8", 1)[1].split("== Step 9", 1)[0]
-    assert 'owner = "data-science"' in released.split("package churn/2", 1)[1].split("package churn/3", 1)[0]
+    refused = step(7)
+    assert "Reason              SageMaker error at SourceUri: UpdateModelPackage refused" in refused
+    assert "SageMaker calls     DescribeModelPackage 1\n" in refused.split("update (rollback)", 1)[1]
+    # a second stack joins churn/2's approval; when the first moves on, churn/2 stays approved
+    assert "[stack prod-deploy]" in step(8) and "Status              SUCCESS" in step(8)
+    released = step(9).split("package churn/2", 1)[1].split("package churn/3", 1)[0]
+    assert "approval Approved" in released and 'owner = "data-science"' in released and "ticket" not in released
     # drift: none, then SageMaker's event after an out-of-band edit logs it and the report lists it
-    assert "(exit status 0)" in completed.stdout.split("== Step 9", 1)[1].split("== Step 10", 1)[0]
-    event = completed.stdout.split("== Step 11", 1)[1].split("== Step 12", 1)[0]
-    assert "SageMaker calls     DescribeModelPackage 1\n" in event and event.count("Drift               ") == 2
-    assert "(exit status 1)" in completed.stdout.split("== Step 12", 1)[1].split("== Step 13", 1)[0]
-    # the redelivered Create only describes: the package already holds what it declares
-    redelivered = completed.stdout.split("create (redelivered)", 1)[1].split("Data", 1)[0]
-    assert "SageMaker calls     DescribeModelPackage 1\n" in redelivered
+    assert "(exit status 0)" in step(10)
+    assert "SageMaker calls     DescribeModelPackage 1\n" in step(12) and step(12).count("Drift               ") == 2
+    assert "(exit status 1)" in step(13)
+    # the last stack on churn/2 gives back what was there before both (as close as SageMaker allows)
+    last = step(15)
+    assert "approval Rejected" in last and "environment" not in last
+    # the redelivered Create is answered as the first was, from the record: nothing described
+    redelivered = out.split("create (redelivered)", 1)[1].split("Data", 1)[0]
+    assert "SageMaker calls     none\n" in redelivered and "Prior-state table   BatchGetItem 1\n" in redelivered
 
 
 def test_scenario_naming_a_package_the_registry_lacks_is_refused_before_any_event(tmp_path: Path) -> None:
