@@ -20,6 +20,7 @@ TYPE_NAME = "Custom::ModelPackage"
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "lint" / "rules" / "schemas" / "custom-modelpackage.json"
 REFERENCE_FILE = ROOT / "docs" / "snippets" / "property-reference.md"
+RULES_FILE = ROOT / "docs" / "snippets" / "sagemaker-rules.md"
 
 
 def repository_url() -> str:
@@ -167,8 +168,32 @@ def render_reference_file() -> str:
     return render_reference(json.loads(render()))
 
 
+def render_rules() -> str:
+    """The table of SageMaker's rules for the docs, from model_package_resource/rules.py:
+    each rule the product relies on, its source, whether it is confirmed, and how the
+    local registry enforces it (tests/integration/test_sagemaker_rules.py, a case per rule)."""
+    from model_package_resource import rules
+
+    lines = [
+        "| rule | source | confirmed | the local registry |",
+        "|---|---|---|---|",
+    ]
+    for rule in rules.RULES:
+        confirmed = "yes" if rule.confirmed else "unknown"
+        if rule.strict_only:
+            registry = "refuses it (the stricter answer); the product tries, and is safe either way"
+        elif rule.confirmed:
+            registry = "as SageMaker"
+        else:
+            registry = "as stated (the stricter answer); the product never relies on the opposite"
+        cells = [f"`{rule.name}`: {rule.statement}", rule.source, confirmed, registry]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(check: bool) -> int:
     from .generated import write_or_check
 
     schema = write_or_check(SCHEMA_FILE, render(), "schema", check)
-    return schema or write_or_check(REFERENCE_FILE, render_reference_file(), "schema", check)
+    reference = write_or_check(REFERENCE_FILE, render_reference_file(), "schema", check)
+    return schema or reference or write_or_check(RULES_FILE, render_rules(), "schema", check)

@@ -49,31 +49,35 @@ APPROVAL_TRANSITIONS = Rule(
     "approval-transitions",
     "ModelApprovalStatus moves only PendingManualApproval -> Approved or Rejected, and between Approved and "
     "Rejected: there is no way back to PendingManualApproval",
-    f"{GUIDE}/model-registry-approve.html (Update the Approval Status of a Model: the valid transitions)",
+    f"{GUIDE}/model-registry-approve.html: \"Only valid transitions are shown\" (the four); no way back "
+    "to PendingManualApproval is listed, SageMaker's message for one is unknown",
     confirmed=True,
 )
 SOURCE_URI_WITH_SPECIFICATION = Rule(
     "source-uri-alone",
     "SourceUri and InferenceSpecification are never updated in one call",
-    f"{API}/API_UpdateModelPackage.html (SourceUri); SageMaker's ValidationException for the pair",
+    "sagemaker-python-sdk v2.257.6 session.py: updated in two calls, \"not allowed\" together "
+    "(SageMaker's message not found)",
     confirmed=True,
 )
 CARD_STATUS_WITH_CONTENT = Rule(
     "card-status-alone",
     "a model card's ModelCardStatus and ModelCardContent are never updated in one call",
-    "SPEC; not found in SageMaker's documentation: the product always splits them",
+    "sagemaker-python-sdk v2.257.6 model.py update_model_card: sent apart when a card exists "
+    "(no refusal message found): the product always splits them",
     confirmed=False,
 )
 ARCHIVED_CARD = Rule(
     "archived-card",
     "an Archived model card takes no ModelCardContent",
-    f"{GUIDE}/model-cards.html (an archived model card cannot be updated)",
+    "botocore's model, ModelPackageModelCard.ModelCardStatus: \"Model Card is in Archived state\"",
     confirmed=True,
 )
 CARD_STATUS_KEEPS_CONTENT = Rule(
     "card-status-keeps-content",
     "a model card update that sends only its status keeps the content",
-    "sagemaker-python-sdk tests/integ: the content is read back after a status-only update",
+    "sagemaker-python-sdk v2.257.6 tests/integ/test_model_package.py reads the content back after a "
+    "status-only update (without comparing it)",
     confirmed=True,
 )
 METADATA_NOT_EMPTY = Rule(
@@ -85,14 +89,15 @@ METADATA_NOT_EMPTY = Rule(
 METADATA_SET_AND_REMOVED = Rule(
     "metadata-set-and-removed",
     "no key is both in CustomerMetadataProperties and in CustomerMetadataPropertiesToRemove",
-    f"{API}/API_UpdateModelPackage.html (CustomerMetadataPropertiesToRemove)",
+    f"{API}/API_UpdateModelPackage.html is silent; the product never sends one key in both",
     confirmed=False,
 )
 METADATA_LIMIT = Rule(
     "metadata-limit",
     f"a package holds at most {MAX_METADATA_KEYS} metadata keys",
-    "botocore's service model: CustomerMetadataProperties max 50",
-    confirmed=True,
+    "botocore's service model: CustomerMetadataProperties max 50 per call; 50 on the package is the "
+    "stricter reading",
+    confirmed=False,
 )
 SPECIFICATION_APPEND_ONLY = Rule(
     "specifications-append-only",
@@ -137,7 +142,7 @@ CLIENT_TOKEN_REUSE = Rule(
     "client-token-reuse",
     "a ClientToken sent again with the same parameters is answered as a replay, not applied again; "
     "with other parameters it is refused",
-    f"{API}/API_UpdateModelPackage.html (ClientToken: idempotency); the mismatch answer is unknown",
+    "botocore's service model marks no idempotency token; the answer to a reuse is unknown",
     confirmed=False,
     strict_only=True,
 )
@@ -145,8 +150,17 @@ PACKAGE_MISSING = Rule(
     "package-missing",
     'a package is missing only when DescribeModelPackage refuses because that package itself "does not exist"; '
     "any other ValidationException (an image, an artifact not found) is a refusal",
-    f"{API}/API_DescribeModelPackage.html; moto words it \"not found\"",
+    "aws-controllers-k8s sagemaker-controller relies on \"... does not exist.\", sagemaker-python-sdk "
+    "on \"Could not find model package ...\"; moto words it \"not found\"",
     confirmed=True,
+)
+TEXT_IS_TEXT = Rule(
+    "text-is-text",
+    "a multi-line ApprovalDescription or ModelCardContent (a YAML | block) is sent as it is: the product "
+    "refuses no value SageMaker may accept, and SageMaker decides",
+    "unknown: the model's pattern is .*; Java's . excludes a newline, and Lambda refuses one against .* "
+    "(amazon-connect/voicemail-for-amazon-connect#27); the issue asks that SageMaker decide",
+    confirmed=False,
 )
 
 RULES: tuple[Rule, ...] = (
@@ -166,6 +180,7 @@ RULES: tuple[Rule, ...] = (
     REGISTRATION_BACK_TO_LOGGED,
     CLIENT_TOKEN_REUSE,
     PACKAGE_MISSING,
+    TEXT_IS_TEXT,
 )
 
 _TRANSITIONS = frozenset({(PENDING, APPROVED), (PENDING, REJECTED), (REJECTED, APPROVED), (APPROVED, REJECTED)})

@@ -156,6 +156,13 @@ def package_missing(registry: LocalRegistry) -> None:
         package.client.describe_model_package(ModelPackageName=missing)
 
 
+def text_is_text(registry: LocalRegistry) -> None:
+    package = Package(registry)
+    description = "CAB-1234 approved by ml-platform\nafter the drift review"
+    package.update(ApprovalDescription=description)  # SageMaker decides; the registry takes it
+    assert package.live()["ApprovalDescription"] == description
+
+
 CASES: dict[str, Callable[[LocalRegistry], None]] = {
     "approval-transitions": approval_transitions,
     "approval-same-value": approval_same_value,
@@ -173,6 +180,7 @@ CASES: dict[str, Callable[[LocalRegistry], None]] = {
     "registration-not-back-to-logged": registration_not_back_to_logged,
     "client-token-reuse": client_token_reuse,
     "package-missing": package_missing,
+    "text-is-text": text_is_text,
 }
 
 

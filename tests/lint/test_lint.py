@@ -14,7 +14,7 @@ import pytest
 import yaml
 from cfnlint.api import ManualArgs, lint, lint_file
 
-from devkit.schema import REFERENCE_FILE, SCHEMA_FILE, render, render_reference
+from devkit.schema import REFERENCE_FILE, RULES_FILE, SCHEMA_FILE, render, render_reference, render_rules
 from model_package_resource.errors import ResourceError
 from model_package_resource.properties import parse_properties
 
@@ -68,6 +68,9 @@ def test_docs_property_reference_is_generated_from_the_committed_schema() -> Non
     schema = json.loads(SCHEMA_FILE.read_text())
     reference = REFERENCE_FILE.read_text()
     assert reference == render_reference(schema), "run: python -m devkit schema"
+    # The table of SageMaker's rules on the docs' page is rules.py's own.
+    assert RULES_FILE.read_text() == render_rules(), "run: python -m devkit schema"
+    assert '--8<-- "docs/snippets/sagemaker-rules.md"' in (ROOT / "docs" / "sagemaker-rules.md").read_text()
     rows = re.findall(r"^\| `(\w+)` \|", reference, re.M)
     assert rows == list(schema["properties"])
     assert '--8<-- "docs/snippets/property-reference.md"' in (ROOT / "docs" / "declaring.md").read_text()
