@@ -348,22 +348,22 @@ def _warm(events: int) -> bool:
     from botocore.stub import ANY, Stubber
 
     import app
-    from model_package_resource.clients import watch_budget
+    from model_package_resource.clients import watch_deadline
     from model_package_resource.invocation import Services
     from model_package_resource.sagemaker import SageMakerGateway
     from model_package_resource.sender import Delivery
-    from model_package_resource.shapes import session
-    from tests.fakes import MemoryPriorState
+    from model_package_resource.clients import session
+    from tests.fakes import MemoryRecords
 
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     app.logger.setLevel("WARNING")
     arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/bench/1"
-    client = watch_budget(session().create_client("sagemaker", region_name="eu-west-1", aws_access_key_id="k",
-                                                  aws_secret_access_key="s"))  # noqa: S106 - a stub
-    table = MemoryPriorState()
+    client = watch_deadline(session().create_client("sagemaker", region_name="eu-west-1", aws_access_key_id="k",
+                                                    aws_secret_access_key="s"))  # noqa: S106 - a stub
+    table = MemoryRecords()
     services = Services(
-        sagemaker=lambda package, role, budget, request: SageMakerGateway(client, budget, "r", package, role),
-        prior_state=lambda budget: table,
+        sagemaker=lambda package, role, deadline, request: SageMakerGateway(client, deadline, "r", package, role),
+        records=lambda deadline: table,
     )
     real_put = app.put_response
     app.put_response = lambda url, body, deadline: Delivery(True, 1, "bench")  # type: ignore[assignment]
@@ -384,7 +384,7 @@ def _warm(events: int) -> bool:
                 "CustomerMetadataProperties": {"ticket": "CAB-1234"}, "ClientToken": ANY})
             event = _event("Create", arn, Receiver())  # type: ignore[arg-type]
             started = time.perf_counter()
-            table.records.clear()  # each Create a first one: it records its priors
+            table.records.clear()  # each Create a first one: it leases the record, then confirms it
             result = app.handle(event, None, services)
             if i >= 20:  # the first events warm the caches
                 durations.append((time.perf_counter() - started) * 1000)

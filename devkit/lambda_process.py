@@ -15,6 +15,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:  # the handler's own type of Lambda's context; nothing imported at run time
+    from aws_lambda_powertools.utilities.typing import LambdaContext as PowertoolsLambdaContext
 
 
 class LambdaContext:
@@ -26,6 +30,11 @@ class LambdaContext:
     def __init__(self, timeout_ms: int = 30_000) -> None:
         self.aws_request_id = str(uuid.uuid4())
         self._ends = time.monotonic() + timeout_ms / 1000
+
+    def typed(self) -> PowertoolsLambdaContext:
+        """This context, as the handler's signature names Lambda's (Powertools' type):
+        the handler reads only what this one has."""
+        return cast("PowertoolsLambdaContext", self)
 
     def get_remaining_time_in_millis(self) -> int:
         return max(int((self._ends - time.monotonic()) * 1000), 0)
@@ -42,7 +51,7 @@ def main() -> int:
     sys.path.insert(0, args.code_dir)
     from app import lambda_handler
 
-    result = lambda_handler(event, context)
+    result = lambda_handler(event, context.typed())
     Path(args.result).write_text(json.dumps(result))
     return 0
 

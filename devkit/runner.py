@@ -387,7 +387,7 @@ def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeo
     clients.clear()
     ROLES.clear()
     try:
-        returned = lambda_handler(dict(event), LambdaContext(timeout_ms))
+        returned = lambda_handler(dict(event), LambdaContext(timeout_ms).typed())
         if results is not None:
             results.append(returned)
     finally:

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from model_package_resource import metrics, timing
 from model_package_resource.errors import ResourceError, TimedOut
@@ -24,20 +24,23 @@ from model_package_resource.response_url import ALLOWED_HOSTS_VARIABLE, parse_al
 from model_package_resource.sender import put_response
 from model_package_resource.watch import check_drift, is_eventbridge
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 # A cold start allocates much and frees little: the collector's passes during it are
 # wasted work (measured in make bench). The first event turns it back on and freezes
 # what the imports made, so that later collections skip those objects.
 gc.disable()
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext | None) -> dict[str, Any]:
     """Handle one CloudFormation custom resource event, or one SageMaker state change
     from EventBridge; returns what was sent or found, for local runners (Lambda
     ignores it)."""
     return handle(event, context, None)
 
 
-def handle(event: Any, context: Any, services: Services | None) -> dict[str, Any]:
+def handle(event: Any, context: LambdaContext | None, services: Services | None) -> dict[str, Any]:
     """`lambda_handler` with the services an invocation talks to (tests pass fakes)."""
     try:
         return _handle(event, context, services)
@@ -47,7 +50,7 @@ def handle(event: Any, context: Any, services: Services | None) -> dict[str, Any
             gc.enable()
 
 
-def _handle(event: Any, context: Any, services: Services | None) -> dict[str, Any]:
+def _handle(event: Any, context: LambdaContext | None, services: Services | None) -> dict[str, Any]:
     if not isinstance(event, Mapping):
         event = {}
     if is_eventbridge(event):
@@ -83,7 +86,9 @@ def _handle(event: Any, context: Any, services: Services | None) -> dict[str, An
         return {"Sent": delivery.delivered, "Status": "FAILED", "Reason": reason_for(error)}
 
 
-def _check_drift(event: Mapping[str, Any], context: Any, services: Services | None) -> dict[str, Any]:
+def _check_drift(
+    event: Mapping[str, Any], context: LambdaContext | None, services: Services | None
+) -> dict[str, Any]:
     """An EventBridge event: checked for drift within the Lambda's time, never
     raising (EventBridge would invoke again), never answering CloudFormation."""
     remaining = _remaining_seconds(context)
@@ -181,8 +186,9 @@ def _answer(identity: Identity, url: str, outcome: Outcome, deadline_at: float) 
     }
 
 
-def _remaining_seconds(context: Any) -> float:
+def _remaining_seconds(context: LambdaContext | None) -> float:
+    """The invocation's time left; a runner without Lambda's context gets a default."""
     try:
-        return float(context.get_remaining_time_in_millis()) / 1000
+        return float(context.get_remaining_time_in_millis()) / 1000  # type: ignore[union-attr]
     except (AttributeError, TypeError, ValueError):
         return timing.DEFAULT_REMAINING

@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidProperty
-from .shapes import preview
+from .errors import InvalidProperty, preview
 
 # DescribeModelPackage's ModelPackageName pattern, anchored: a package ARN that the
 # API can describe. The partition and region are read from it.
@@ -101,7 +100,7 @@ def dns_suffixes() -> tuple[str, ...]:
 
 @functools.cache
 def _partitions() -> list[Mapping[str, Any]]:
-    from .shapes import session
+    from .clients import session
 
     data = session().get_component("data_loader").load_data("partitions")
     return list(data["partitions"])

@@ -3,6 +3,8 @@ the FAILED Reason can put the cause first and name the path."""
 
 from __future__ import annotations
 
+import difflib
+
 
 class ResourceError(Exception):
     """A failure that the resource reports to CloudFormation as FAILED."""
@@ -118,3 +120,25 @@ def aws_error(error: BaseException) -> tuple[str, str, int | None]:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return str(info.get("Code") or "Error"), str(info.get("Message") or ""), int(status) if status else None
     return type(error).__name__, "", None
+
+
+# --- words for errors ------------------------------------------------------------
+
+
+def unknown_name(name: object, allowed: list[str]) -> str:
+    suggestion = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean {suggestion[0]}?" if suggestion else ""
+    return f"{preview(name)} is not a property{hint}"
+
+
+def kind_of(value: object) -> str:
+    if value is None:
+        return "null"
+    return {dict: "a map", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
+    )
+
+
+def preview(value: object, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .arns import PackageArn, RoleArn, parse_package_arn, parse_role_arn
-from .errors import InvalidProperty, ResourceError, UnknownProperty
-from .shapes import boolean, coerce, integer, kind_of, unknown_name, update_input_shape
+from .errors import InvalidProperty, ResourceError, UnknownProperty, kind_of, unknown_name
+from .shapes import boolean, coerce, integer, update_input_shape
 
 if TYPE_CHECKING:
     from botocore.model import StructureShape

@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from .arns import PackageArn, RoleArn, parse_package_arn, parse_role_arn
 from .drift import Drift, declared_ownership, drift
-from .errors import InvalidEvent, InvalidProperty, ResourceError
+from .errors import InvalidEvent, InvalidProperty, ResourceError, preview
 from .logs import logger
 from .ownership import Ownership, resource_parts
 from .request import Identity
-from .shapes import preview
 
 if TYPE_CHECKING:
     from .invocation import Services

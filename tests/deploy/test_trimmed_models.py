@@ -12,7 +12,7 @@ import botocore.session
 import pytest
 
 from devkit.trim_model import OPERATIONS, model_file, render
-from model_package_resource.shapes import session
+from model_package_resource.clients import session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,8 +39,8 @@ def test_importing_the_handler_makes_no_client_and_loads_no_model() -> None:
     # Work is deferred to the first event: no model parsed, no client made, no boto3.
     script = (
         "import sys; import app\n"
-        "from model_package_resource import clients, shapes\n"
-        "print(clients._client.cache_info().currsize, shapes.session.cache_info().currsize,\n"
+        "from model_package_resource import clients\n"
+        "print(clients._client.cache_info().currsize, clients.session.cache_info().currsize,\n"
         "      'boto3' in sys.modules, 'crhelper' in sys.modules)\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
