@@ -57,7 +57,7 @@ def test_wheel_ships_the_rules_and_the_schema(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         assert {"cfn_lint_model_package/__init__.py", "cfn_lint_model_package/ModelPackageProperties.py",
-                "cfn_lint_model_package/ServiceTimeoutMissing.py",
+                "cfn_lint_model_package/ServiceTimeoutMissing.py", "cfn_lint_model_package/PendingApprovalDeclared.py",
                 "cfn_lint_model_package/schemas/custom-modelpackage.json"} <= names
         shipped = z.read("cfn_lint_model_package/schemas/custom-modelpackage.json")
     assert shipped == (ROOT / "lint" / "rules" / "schemas" / "custom-modelpackage.json").read_bytes()

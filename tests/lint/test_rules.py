@@ -36,7 +36,7 @@ def resource(kind: str = "Custom::ModelPackage", **properties: Any) -> dict[str,
                                          "ModelPackageArn": ARN, **properties}}
 
 
-@pytest.mark.parametrize("name", ["ModelPackageProperties", "ServiceTimeoutMissing"])
+@pytest.mark.parametrize("name", ["ModelPackageProperties", "ServiceTimeoutMissing", "PendingApprovalDeclared"])
 def test_rule_defaults_to_custom_model_package_and_takes_a_list_of_types(name: str) -> None:
     [rule_class] = [c for c in vars(load(name)).values() if isinstance(c, type) and c.__name__ == name]
     rule = rule_class()
@@ -89,3 +89,17 @@ def test_w9001_checks_the_configured_types_instead() -> None:
     resources = {"A": resource(), "B": resource("Custom::ApproveModel"), "C": resource("Custom::ApproveModel",
                                                                                         ServiceTimeout=60)}
     assert [where for where, _ in findings("W9001", resources, ["Custom::ApproveModel"])] == ["B"]
+
+
+# W9002: PendingApprovalDeclared
+
+
+def test_w9002_warns_where_pending_manual_approval_is_declared() -> None:
+    resources = {"A": resource(ServiceTimeout=300, ModelApprovalStatus="PendingManualApproval"),
+                 "B": resource(ServiceTimeout=300, ModelApprovalStatus="Approved"),
+                 "C": resource(ServiceTimeout=300),
+                 "D": resource("Custom::ApproveModel", ServiceTimeout=300, ModelApprovalStatus="PendingManualApproval")}
+    description = load("PendingApprovalDeclared").PendingApprovalDeclared.description
+    assert findings("W9002", resources) == [("A", "A: " + description)]
+    assert [where for where, _ in findings("W9002", resources, ["Custom::ApproveModel"])] == ["D"]
+
