@@ -21,9 +21,13 @@ class MemoryRecords:
         self.legacy: dict[tuple[str, str], Legacy] = {}
         self.down: set[str] = set()  # operations that fail: "read", "write", "lease", "commit"
         self.lost: set[str] = set()  # writes that land, then fail as if their answer was lost
+        self.refuse_once: set[str] = set()  # operations that fail once each
         self.writes: list[Record] = []
 
     def _check(self, operation: str) -> None:
+        if operation in self.refuse_once:
+            self.refuse_once.discard(operation)
+            raise PriorStateError(f"prior-state: {operation} failed: ServiceUnavailable", "PRIOR_STATE_TABLE")
         if operation in self.down:
             raise PriorStateError(f"prior-state: {operation} failed: ServiceUnavailable", "PRIOR_STATE_TABLE")
 
@@ -68,6 +72,7 @@ class MemorySageMaker:
         self.requests: list[dict[str, Any]] = []
         self.describes = 0
         self.refuse: list[Callable[[Mapping[str, Any]], bool]] = []
+        self.conflicts = 0  # the next UpdateModelPackage calls answered with a ConflictException
 
     def gateway(self, package: Any, role: Any, deadline: Any, request: Any) -> MemoryGateway:
         return MemoryGateway(self, package.arn)
@@ -99,8 +104,13 @@ class MemoryGateway:
         from model_package_resource import rules
         from model_package_resource.errors import Refused
 
+        from model_package_resource.errors import ConcurrentUpdate
+
         self.sagemaker.requests.append(dict(request))
         path = ", ".join(k for k in request if k != "ModelPackageArn")
+        if self.sagemaker.conflicts > 0 and not reverting:
+            self.sagemaker.conflicts -= 1
+            raise ConcurrentUpdate("UpdateModelPackage failed: ConflictException: another update", path)
         if any(refuses(request) for refuses in self.sagemaker.refuse):
             raise Refused("UpdateModelPackage refused: ValidationException: refused by the test", path)
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -91,7 +92,11 @@ def run(request: Request, deadline: Deadline, services: Services, changed: threa
             return _done("SUCCESS", request.identity.failure_id(), progress)
         if request.kind == "replacement-rollback" and request.abandoned is not None:
             _release_abandoned(request, request.abandoned, deadline, services, progress, changed)
-        answer = _replanning(lambda: _attempt(request, declared, deadline, services, progress, changed), deadline)
+        # One owner for every attempt of this invocation: a lease of its own that an
+        # earlier attempt could not give back is its own, not another event's to wait for.
+        owner = uuid.uuid4().hex
+        answer = _replanning(lambda: _attempt(request, declared, deadline, services, progress, changed, owner),
+                             deadline)
         if answer.status == "SUCCESS":
             return _done("SUCCESS", answer.physical, progress, data=answer.data)
         return _done("FAILED", answer.physical, progress, error=AnsweredBefore(answer.reason))
@@ -124,6 +129,7 @@ def _attempt(
     services: Services,
     progress: Progress,
     changed: threading.Event | None,
+    owner: str,
     *,
     abandoned: bool = False,
 ) -> Answer:
@@ -132,7 +138,7 @@ def _attempt(
     physical = identity.failure_id() if releasing else declared.package.arn
     gateway = services.sagemaker(declared.package, declared.role, deadline, request)
     txn = Transaction(services.records(deadline), gateway, declared.package.arn, identity.resource,
-                      identity.request_id, deadline, progress, changed,
+                      identity.request_id, deadline, progress, changed, owner=owner,
                       answer_for=lambda error: _failed_answer(request, error))
     record = txn.read()
     info = record.ownership.resources.get(identity.resource)
@@ -229,9 +235,10 @@ def _release_abandoned(
     package (the record shows) is released, best effort: a rollback must not fail
     on the other package."""
     releasing = replace(request, kind="release", declared=abandoned, baseline=None, abandoned=None)
+    owner = uuid.uuid4().hex
     try:
-        _replanning(lambda: _attempt(releasing, abandoned, deadline, services, progress, changed, abandoned=True),
-                    deadline)
+        _replanning(lambda: _attempt(releasing, abandoned, deadline, services, progress, changed, owner,
+                                     abandoned=True), deadline)
     except Exception as error:  # noqa: BLE001 - a rollback must not fail on the other package
         from .response import reason_for
 

@@ -43,6 +43,9 @@ PLAN_ATTEMPTS = 3
 # Waiting while another event holds the package's record: full-jitter backoff from
 # this pause, doubling up to the cap, never past the other event's lease.
 LEASE_POLL_FIRST, LEASE_POLL_CAP = 0.1, 2.0
+# A lease expires at its holder's deadline (no call of it can still run then), plus
+# this margin for clocks of two Lambdas that disagree.
+LEASE_CLOCK_MARGIN = 2.0
 # Waiting for a package that is Pending or InProgress.
 POLL_INTERVALS = (1.0, 2.0, 3.0, 5.0)
 # Assumed-role credentials are asked for the shortest time STS allows and used

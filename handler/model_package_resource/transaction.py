@@ -76,7 +76,7 @@ class Transaction:
     # The answer a failure records, for a redelivery of the event (None: none, the
     # event plans again).
     answer_for: Callable[[BaseException], Answer | None] | None = None
-    owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+    owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # the invocation's (its attempts share it)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     jitter: Callable[[], float] = random.random
@@ -115,8 +115,8 @@ class Transaction:
     def begin(self, record: Record, base: Ownership, planned: Plan) -> None:
         """Take the lease: the intent, written ahead of the calls, conditional on the
         version read (a lost race raises RecordChanged: plan again)."""
-        lease = Lease(self.owner, self.request_id, self.resource, self.deadline.epoch(), planned.intent,
-                      planned.expect)
+        expires = self.deadline.epoch() + timing.LEASE_CLOCK_MARGIN
+        lease = Lease(self.owner, self.request_id, self.resource, expires, planned.intent, planned.expect)
         self.record = self.records.write(record, base, lease, self.owner)
         self.base, self.planned = base, planned
 

@@ -9,6 +9,7 @@ package as before the first."""
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,6 +221,21 @@ def test_no_record_releases_nothing_with_a_warning_and_a_count() -> None:
     assert outcome.status == "SUCCESS" and outcome.calls == () and outcome.unrecorded == 1
     assert stacks.live["CustomerMetadataProperties"] == {"ticket": "CAB-1"}
     assert stacks.sagemaker.describes == 0
+
+
+def test_a_lease_of_its_own_that_an_earlier_attempt_could_not_give_back_is_not_waited_for() -> None:
+    # GIVEN a Create whose call meets a ConflictException, and whose lease cannot be given
+    # back then (the table refuses that write once)
+    stacks = Stacks.on(package())
+    stacks.sagemaker.conflicts = 1
+    stacks.records.refuse_once.add("commit")
+    started = time.monotonic()
+    outcome = stacks.create("cab", CAB)
+    # THEN its next plan finds its own lease, settles it, and goes on at once
+    assert outcome.status == "SUCCESS", outcome.error
+    assert time.monotonic() - started < 5
+    assert stacks.live["ModelApprovalStatus"] == "Approved"
+    assert stacks.records.records[ARN].lease is None
 
 
 # --- properties: any stacks, any order ------------------------------------------------------
