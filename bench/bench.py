@@ -348,11 +348,10 @@ def _warm(events: int) -> bool:
     from botocore.stub import ANY, Stubber
 
     import app
-    from model_package_resource.clients import watch_deadline
+    from model_package_resource.clients import session, watch_deadline
     from model_package_resource.invocation import Services
     from model_package_resource.sagemaker import SageMakerGateway
     from model_package_resource.sender import Delivery
-    from model_package_resource.clients import session
     from tests.fakes import MemoryRecords
 
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"

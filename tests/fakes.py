@@ -102,9 +102,7 @@ class MemoryGateway:
 
     def update(self, request: Mapping[str, Any], *, reverting: bool = False) -> None:
         from model_package_resource import rules
-        from model_package_resource.errors import Refused
-
-        from model_package_resource.errors import ConcurrentUpdate
+        from model_package_resource.errors import ConcurrentUpdate, Refused
 
         self.sagemaker.requests.append(dict(request))
         path = ", ".join(k for k in request if k != "ModelPackageArn")

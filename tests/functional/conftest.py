@@ -12,11 +12,11 @@ from typing import Any, ClassVar
 import pytest
 from botocore.stub import ANY, Stubber
 
+from model_package_resource.clients import session
 from model_package_resource.invocation import Services
 from model_package_resource.logs import audit_request
 from model_package_resource.properties import FIELDS
 from model_package_resource.sagemaker import SageMakerGateway
-from model_package_resource.clients import session
 from tests.fakes import MemoryRecords
 from tests.helpers import ARN
 

@@ -245,10 +245,9 @@ def test_with_role_arn_every_sagemaker_call_is_signed_with_the_assumed_credentia
 
     from botocore.stub import ANY, Stubber
 
-    from model_package_resource.clients import watch_deadline
+    from model_package_resource.clients import session, watch_deadline
     from model_package_resource.credentials import RoleCredentials
     from model_package_resource.invocation import default_services
-    from model_package_resource.clients import session
 
     role = "arn:aws:iam::111122223333:role/model-registry-governor"
     arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn/7"
