@@ -37,7 +37,8 @@ class MemoryRecords:
         legacy = self.legacy.get((resource, package)) if resource is not None else None
         return replace(record, legacy=legacy)
 
-    def write(self, record: Record, ownership: Ownership, lease: Lease | None, writer: str) -> Record:
+    def write(self, record: Record, ownership: Ownership, lease: Lease | None, writer: str, *,
+              final: bool = False) -> Record:
         kind = "lease" if lease is not None else "commit"
         self._check("write")
         self._check(kind)

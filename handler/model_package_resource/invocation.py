@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import timing
 from .errors import ConcurrentUpdate, RecordChanged, ResourceError, RevertIncomplete, TimedOut
 from .ownership import Answer, ResourceInfo
-from .plan import plan
+from .plan import declared_items, plan
 from .record import fold, resolved, settle
-from .response import Status, resource_data
+from .request import FAILED_CREATE_PREFIX
+from .response import Status, reason_for, resource_data
 from .sagemaker import package_status
 from .table import IDLE_KEPT_SECONDS, RecordTable
 from .transaction import Gateway, Progress, Records, Transaction, answered
@@ -148,6 +149,12 @@ def _attempt(
         entry.left is not None and entry.left.resource == identity.resource
         for entry in record.ownership.entries.values()
     )
+    if releasing and managing and _earlier_incarnation(identity, info):
+        # The Delete of a Create that failed before it could write anything: what the
+        # record holds under this resource's id is an earlier resource's (kept by
+        # DeletionPolicy: Retain), forgotten as that Create would have, never released.
+        txn.write(record, record.ownership.forget(identity.resource))
+        return Answer(identity.request_id, "SUCCESS", physical)
     if releasing and record.lease is None and record.legacy is None and not managing:
         if info is None and not abandoned and identity.physical_id == declared.package.arn:
             progress.unrecorded += 1
@@ -163,12 +170,9 @@ def _attempt(
         base = settle(base, record.lease, live)  # an earlier event's intent, never confirmed
     if record.legacy is not None and request.kind != "create":
         owned = request.baseline if request.baseline is not None else declared
-        base = fold(base, record.legacy, _items_of(owned), live)
+        base = fold(base, record.legacy, declared_items(owned), live)
     base = resolved(base, live).pruned(now - IDLE_KEPT_SECONDS)
     planned = plan(request, live, base, now)
-    progress.warnings += planned.warnings
-    progress.releases += planned.releases
-    progress.left += len(planned.left)
     data = {} if releasing else resource_data(live, [call.request for call in planned.calls])
     answer = Answer(identity.request_id, "SUCCESS", physical, data=data)
     if not planned.calls:
@@ -179,26 +183,31 @@ def _attempt(
         txn.commit(txn.apply(live), answer)
     if record.legacy is not None:
         _remove_legacy(services, deadline, record, progress)
+    # What the plan says, counted once: for the attempt that carried the event out.
+    progress.warnings += planned.warnings
+    progress.releases += planned.releases
+    progress.left += len(planned.left)
     return answer
+
+
+def _earlier_incarnation(identity: Identity, info: ResourceInfo | None) -> bool:
+    """A Delete whose id is a failed Create's (failed-create/REQUEST_ID) while the
+    record's resource was created by another request: that Create wrote nothing."""
+    physical = identity.physical_id or ""
+    if not physical.startswith(FAILED_CREATE_PREFIX):
+        return False
+    return info is None or info.created != physical.removeprefix(FAILED_CREATE_PREFIX)
 
 
 def _failed_answer(request: Request, error: BaseException) -> Answer | None:
     """What a failed event answers (and its redelivery with it); None for a conflict,
     after which the event plans again."""
-    from .response import reason_for
-
     if isinstance(error, ConcurrentUpdate):
         return None
     physical = request.identity.failure_id()
     if isinstance(error, RevertIncomplete) and request.request_type == "Create" and request.package is not None:
         physical = request.package.arn  # so that CloudFormation's Delete releases it
     return Answer(request.identity.request_id, "FAILED", physical, reason_for(error))
-
-
-def _items_of(properties: Properties) -> dict[Any, Any]:
-    items: dict[Any, Any] = {("field", name): value for name, value in properties.fields.items()}
-    items.update({("metadata", key): value for key, value in properties.metadata.items()})
-    return items
 
 
 def _forget(txn: Transaction, record: Any, resource: str, answer: Answer, now: float, progress: Progress) -> None:
@@ -240,8 +249,6 @@ def _release_abandoned(
         _replanning(lambda: _attempt(releasing, abandoned, deadline, services, progress, changed, owner,
                                      abandoned=True), deadline)
     except Exception as error:  # noqa: BLE001 - a rollback must not fail on the other package
-        from .response import reason_for
-
         progress.warnings.append(f"{abandoned.package.arn} not released: {reason_for(error)}")
 
 

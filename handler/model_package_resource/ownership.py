@@ -62,6 +62,9 @@ def resource_name(resource: str) -> str:
 class Manager:
     resource: str
     value: Any
+    # Whether this resource changed the item (a call was needed), or only joined it on
+    # the value it held: a prior is given back only for a change some manager made.
+    changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,9 @@ class Entry:
     def without(self, resource: str) -> Entry:
         return replace(self, managers=tuple(m for m in self.managers if m.resource != resource))
 
-    def declared_by(self, resource: str, value: Any) -> Entry:
+    def declared_by(self, resource: str, value: Any, changed: bool = False) -> Entry:
         """`resource` as the item's most recent setter, with `value`."""
-        return replace(self, managers=(*self.without(resource).managers, Manager(resource, value)))
+        return replace(self, managers=(*self.without(resource).managers, Manager(resource, value, changed)))
 
     @property
     def empty(self) -> bool:
@@ -154,14 +157,20 @@ class Ownership:
     def forget(self, resource: str) -> Ownership:
         """A resource made afresh under an old resource's id: the entries that the
         old one left are forgotten, never released (DeletionPolicy: Retain kept them).
-        An item that no one manages then keeps no prior either."""
-        changed = {item: self.entry(item).without(resource) for item in self.managed_by(resource)}
-        kept = {item: entry if entry.managers else Entry(left=entry.left) for item, entry in changed.items()}
+        An item that no remaining manager changed keeps no prior either: what the old
+        one changed stays, whoever leaves last."""
+        kept: dict[Item, Entry] = {}
+        for item in self.managed_by(resource):
+            entry = self.entry(item).without(resource)
+            if not any(manager.changed for manager in entry.managers):
+                entry = replace(entry, prior=NO_PRIOR)
+            kept[item] = entry if entry.managers else Entry(left=entry.left)
         return self.with_entries(kept).with_resource(resource, None)
 
     def pruned(self, before: float) -> Ownership:
         """Without the resources released (deleted) before `before` that manage nothing."""
         managing = {m.resource for entry in self.entries.values() for m in entry.managers}
+        managing |= {entry.left.resource for entry in self.entries.values() if entry.left is not None}
         resources = {
             k: v for k, v in self.resources.items()
             if k in managing or v.gone_at is None or v.gone_at >= before

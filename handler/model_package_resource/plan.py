@@ -92,7 +92,7 @@ def plan(request: Request, live: Mapping[str, Any], ownership: Ownership, now: f
         ownership = ownership.forget(resource)
         info = ResourceInfo(created=request.identity.request_id)
     builder = _Builder(resource, live, ownership, declared.overwrite_existing_metadata)
-    wanted = {} if request.kind == "release" else _declared_items(declared)
+    wanted = {} if request.kind == "release" else declared_items(declared)
     _pending_approval(builder, wanted, request)
     builder.remove_listed(declared, request.baseline, request.kind == "release")
     builder.declare_all(wanted)
@@ -119,7 +119,8 @@ def plan(request: Request, live: Mapping[str, Any], ownership: Ownership, now: f
     )
 
 
-def _declared_items(declared: Properties) -> dict[Item, Any]:
+def declared_items(declared: Properties) -> dict[Item, Any]:
+    """The items `declared` sets: its fields (in their canonical order) and metadata keys."""
     items: dict[Item, Any] = {("field", name): declared.fields[name] for name in FIELDS if name in declared.fields}
     items.update({("metadata", key): value for key, value in declared.metadata.items()})
     return items
@@ -137,7 +138,14 @@ def _pending_approval(builder: _Builder, wanted: dict[Item, Any], request: Reque
     mine = builder.ownership.entry(APPROVAL).manager(builder.resource)
     del wanted[APPROVAL]
     if mine is not None and mine.value != rules.PENDING:
-        return  # left below: given back as the ownership rules say
+        # Left below: given back as the ownership rules say; another manager keeps it.
+        setter = builder.ownership.entry(APPROVAL).without(builder.resource).setter
+        if setter is not None:
+            builder.warnings.append(
+                f"ModelApprovalStatus is declared {rules.PENDING}: this resource gives its approval back, but "
+                f"{resource_name(setter.resource)} declares {setter.value}"
+            )
+        return
     if request.baseline is not None or mine is not None:
         # Any Update may be CloudFormation's rollback (nothing in the event says so),
         # which must never fail: the approval is left as it is.
@@ -199,11 +207,14 @@ class _Builder:
         entry = self.ownership.entry(item)
         mine = entry.manager(self.resource)
         current = live_value(self.live, item)
+        sending = not holds(item, value, current)
         if mine is not None and _same_value(item, mine.value, value):
             setter = entry.setter
-            if setter is None or setter.resource != self.resource or holds(item, value, current):
+            if setter is None or setter.resource != self.resource or not sending:
                 return  # held as declared, or by a later setter
-            updated = entry  # changed out of band since: set back
+            # Changed out of band since: set back, a change of this resource's own.
+            updated = replace(entry, managers=tuple(replace(m, changed=True) if m.resource == self.resource else m
+                                                    for m in entry.managers))
         else:
             others = [
                 m for m in entry.managers if m.resource != self.resource and not _same_value(item, m.value, value)
@@ -213,8 +224,8 @@ class _Builder:
                 error = MetadataConflict if item[0] == "metadata" else OwnershipConflict
                 holder = resource_name(others[-1].resource)
                 raise error(f"managed by {holder} with another value{hint}", item_path(item))
-            updated = entry.declared_by(self.resource, value)
-        if not holds(item, value, current):
+            updated = entry.declared_by(self.resource, value, changed=sending or (mine is not None and mine.changed))
+        if sending:
             if not updated.has_prior:
                 updated = replace(updated, prior=current)
             self._set(item, value, current)
@@ -336,6 +347,14 @@ def _restoring(item: Item, target: Any) -> Any:
     return "" if item[1] in EMPTIABLE else _UNSETTABLE
 
 
+def reverted_to(item: Item, before: Any, current: Any) -> bool:
+    """Whether `current` is `before`, or what giving `item` back its value `before`
+    leaves (an absent description or source is given back as "")."""
+    restored = _restoring(item, before)
+    return any(holds(item, target, current) and holds(item, current, target)
+               for target in (before, restored) if target is not _UNSETTABLE)
+
+
 def _changes(item: Item, value: Any, current: Any) -> list[Change]:
     """The request parts that give `item` the `value` (None: a metadata key removed)."""
     kind, name = item
@@ -390,26 +409,38 @@ def pack(
 ) -> tuple[tuple[Call, ...], list[tuple[Change, str]]]:
     """The fewest calls, in order, that SageMaker's rules accept: each change goes
     into the earliest call that takes it (after its chain's previous change; a
-    `last` change into the last call), else into a call of its own. Returns the
-    calls, and the changes the rules refuse even alone, with why."""
+    `last` change into the last call), else into a call of its own. A change the
+    rules refuse even alone is tried again once the others are placed (a key set
+    where another is removed, at the 50 keys' limit). Returns the calls, and the
+    changes the rules still refuse, with why."""
     groups: list[list[Change]] = []
+    deferred: list[Change] = []
+    ordered = [c for c in changes if not c.last] + [c for c in changes if c.last]
+    for change in ordered:
+        if not _place(arn, groups, change, live, alone=True):
+            deferred.append(change)
     refused: list[tuple[Change, str]] = []
-    for change in [c for c in changes if not c.last] + [c for c in changes if c.last]:
-        chained = (i for i, group in enumerate(groups) for c in group if change.chain and c.chain == change.chain)
-        lowest = max(chained, default=0)
-        candidates = range(max(len(groups) - 1, 0), len(groups)) if change.last else range(lowest, len(groups))
-        for index in candidates:
-            trial = [*groups[:index], [*groups[index], change], *groups[index + 1 :]]
-            if _refusal(arn, trial, live) is None:
-                groups = trial
-                break
-        else:
-            why = _refusal(arn, [*groups, [change]], live)
-            if why is None:
-                groups.append([change])
-            else:
-                refused.append((change, why))
+    for change in deferred:
+        if not _place(arn, groups, change, live, alone=True):
+            refused.append((change, _refusal(arn, [*groups, [change]], live) or "refused"))
     return tuple(Call(merged(arn, group), tuple(group)) for group in groups), refused
+
+
+def _place(arn: str, groups: list[list[Change]], change: Change, live: Mapping[str, Any], *, alone: bool) -> bool:
+    """Put `change` into the earliest call that takes it, or a call of its own after
+    the others; False when SageMaker's rules refuse it even so."""
+    chained = (i for i, group in enumerate(groups) for c in group if change.chain and c.chain == change.chain)
+    lowest = max(chained, default=0)
+    candidates = range(max(len(groups) - 1, 0), len(groups)) if change.last else range(lowest, len(groups))
+    for index in candidates:
+        trial = [*groups[:index], [*groups[index], change], *groups[index + 1 :]]
+        if _refusal(arn, trial, live) is None:
+            groups[index].append(change)
+            return True
+    if alone and _refusal(arn, [*groups, [change]], live) is None:
+        groups.append([change])
+        return True
+    return False
 
 
 def _refusal(arn: str, groups: Sequence[Sequence[Change]], live: Mapping[str, Any]) -> str | None:
@@ -453,7 +484,7 @@ def declared_refusal(refused: Sequence[tuple[Change, str]]) -> RuleRefusal | Non
 
 def plan_revert(
     pre_image: Mapping[str, Any], applied: Sequence[Mapping[str, Any]], current: Mapping[str, Any] | None = None
-) -> tuple[tuple[Mapping[str, Any], ...], tuple[str, ...]]:
+) -> tuple[tuple[Call, ...], tuple[str, ...]]:
     """The calls that give back what `applied` (calls made on the package as
     `pre_image` described it, in order) changed, the newest call's items first, in
     the fewest calls; and what none can give back. `current`: the package as
@@ -488,7 +519,7 @@ def plan_revert(
     arn = str(applied[0]["ModelPackageArn"]) if applied else ""
     packed, refused = pack(arn, changes, after)
     left += [item_name(c.item) if c.item else ", ".join(c.request) for c, _ in refused]
-    return tuple(c.request for c in packed), tuple(dict.fromkeys(left))
+    return packed, tuple(dict.fromkeys(left))
 
 
 def simulate(live: Mapping[str, Any], call: Mapping[str, Any]) -> dict[str, Any]:

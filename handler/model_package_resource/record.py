@@ -79,24 +79,32 @@ class Record:
         return IN_PROGRESS if now < self.lease.expires else EXPIRED
 
 
-def settle(committed: Ownership, lease: Lease, live: Mapping[str, Any]) -> Ownership:
-    """An intent never confirmed (its event died, or failed), settled from the live
-    package: each item whose call landed takes the intent's entry; every other item
-    keeps the committed one, changes made in the record alone included (the event
-    never answered SUCCESS). The event's answer is not kept."""
-    changed: dict[Item, Entry] = {}
-    for item in sorted(set(committed.entries) | set(lease.intent.entries)):
-        intended = lease.intent.entry(item)
-        if intended == committed.entry(item) or item not in lease.expect:
-            continue
-        if holds(item, lease.expect[item], live_value(live, item)):
-            changed[item] = intended  # its call landed
-    settled = committed.with_entries(changed)
+def settle(committed: Ownership, lease: Lease, live: Mapping[str, Any], *, failed: bool = False) -> Ownership:
+    """An intent never confirmed, settled from the live package. When every call
+    landed (each item the intent's calls change holds what they set), the event did
+    all it meant to, and answered SUCCESS if it answered at all: its whole intent is
+    confirmed, changes made in the record alone included. Otherwise it died, or
+    failed, midway: each item whose call landed takes the intent's entry, every other
+    keeps the committed one. `failed`: the event is known to have failed (its own
+    release of the lease): only what landed is kept. The event's answer is not kept
+    (the record holds only answers it confirmed)."""
+    landed = {item for item, value in lease.expect.items() if holds(item, value, live_value(live, item))}
+    if landed == set(lease.expect) and not failed:
+        return lease.intent.with_resource(lease.resource, _without_answer(lease, committed))
+    changed = {
+        item: lease.intent.entry(item)
+        for item in sorted(set(committed.entries) | set(lease.intent.entries))
+        if item in landed and lease.intent.entry(item) != committed.entry(item)
+    }
+    return committed.with_entries(changed).with_resource(lease.resource, _without_answer(lease, committed))
+
+
+def _without_answer(lease: Lease, committed: Ownership) -> ResourceInfo | None:
     info = lease.intent.resources.get(lease.resource)
-    if info is not None:
-        before = committed.resources.get(lease.resource)
-        settled = settled.with_resource(lease.resource, replace(info, last=before.last if before else None))
-    return settled
+    if info is None:
+        return committed.resources.get(lease.resource)
+    before = committed.resources.get(lease.resource)
+    return replace(info, last=before.last if before else None)
 
 
 def resolved(ownership: Ownership, live: Mapping[str, Any]) -> Ownership:
@@ -112,8 +120,10 @@ def resolved(ownership: Ownership, live: Mapping[str, Any]) -> Ownership:
 
 def fold(ownership: Ownership, legacy: Legacy, declared: Mapping[Item, Any], live: Mapping[str, Any]) -> Ownership:
     """A record of format 1 folded in: its resource manages each item it holds a
-    prior of (the earliest setter), with the value it declares now, or the live one."""
-    if legacy.released:
+    prior of (the earliest setter, whose prior is the item's), with the value it
+    declares now, or the live one. Once its resource is in the package's record, the
+    fold is done (its old record may still await deletion): nothing is folded again."""
+    if legacy.released or legacy.resource in ownership.resources:
         return ownership
     held: dict[Item, Any] = {("field", k): v for k, v in legacy.fields.items()}
     held.update({("metadata", k): v for k, v in legacy.metadata.items()})
@@ -123,11 +133,8 @@ def fold(ownership: Ownership, legacy: Legacy, declared: Mapping[Item, Any], liv
         if entry.manager(legacy.resource) is not None:
             continue
         value = declared.get(item, live_value(live, item))
-        changed[item] = replace(
-            entry,
-            managers=(Manager(legacy.resource, value), *entry.managers),
-            prior=entry.prior if entry.has_prior else prior,
-        )
+        changed[item] = replace(entry, managers=(Manager(legacy.resource, value, changed=True), *entry.managers),
+                                prior=prior)
     folded = ownership.with_entries(changed)
     if legacy.resource not in folded.resources:
         folded = folded.with_resource(legacy.resource, ResourceInfo())
@@ -153,7 +160,9 @@ def parse_item(key: str) -> Item:
 def encode_ownership(ownership: Ownership) -> dict[str, Any]:
     entries: dict[str, Any] = {}
     for item, entry in ownership.entries.items():
-        encoded: dict[str, Any] = {"managers": [[m.resource, m.value] for m in entry.managers]}
+        encoded: dict[str, Any] = {
+            "managers": [[m.resource, m.value, True] if m.changed else [m.resource, m.value] for m in entry.managers]
+        }
         if entry.has_prior:
             encoded["prior"] = entry.prior
         if entry.left is not None:
@@ -180,7 +189,8 @@ def decode_ownership(data: Mapping[str, Any]) -> Ownership:
     for key, encoded in data.get("entries", {}).items():
         left = encoded.get("left")
         entries[parse_item(key)] = Entry(
-            managers=tuple(Manager(str(resource), value) for resource, value in encoded.get("managers", [])),
+            managers=tuple(Manager(str(m[0]), m[1], bool(m[2]) if len(m) > 2 else False)
+                           for m in encoded.get("managers", [])),
             prior=encoded.get("prior", NO_PRIOR),
             left=Left(str(left["resource"]), left["value"], left["wanted"]) if left else None,
         )

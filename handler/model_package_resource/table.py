@@ -57,14 +57,14 @@ class RecordTable:
         self.make_client = make_client or clients.client
         self.clock = clock
 
-    def read(self, package: str, resource: str | None = None) -> Record:
+    def read(self, package: str, resource: str | None = None, *, final: bool = False) -> Record:
         """The package's record (version 0 when there is none), with the resource's
         record of the earlier format, if any: one strongly consistent read."""
         keys = [_key(PACKAGE_RECORD, package)] + ([_key(resource, package)] if resource else [])
         items: list[Mapping[str, Any]] = []
         request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
         for _ in range(UNPROCESSED_ROUNDS):
-            response = self._call("BatchGetItem", "batch_get_item", RequestItems=request)
+            response = self._call("BatchGetItem", "batch_get_item", final=final, RequestItems=request)
             items += response.get("Responses", {}).get(self.table, [])
             request = response.get("UnprocessedKeys") or {}
             if not request:
@@ -96,11 +96,14 @@ class RecordTable:
                 return
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def write(self, record: Record, ownership: Ownership, lease: Lease | None, writer: str) -> Record:
+    def write(
+        self, record: Record, ownership: Ownership, lease: Lease | None, writer: str, *, final: bool = False
+    ) -> Record:
         """Write the package's record, provided it is still `record` (by version;
         absent for version 0). RecordChanged carries what the table holds now. A write
         whose answer was lost is found by its `writer`: a retry that finds it landed
-        (its condition then fails on our own write) is a success."""
+        (its condition then fails on our own write) is a success. `final`: the last
+        write of an event (no revert can follow it), which may use the time kept for one."""
         version = record.version + 1
         item: dict[str, Any] = {
             **_key(PACKAGE_RECORD, record.package),
@@ -116,7 +119,7 @@ class RecordTable:
         written = Record(record.package, version, ownership, lease, writer)
         try:
             self._call("PutItem", "put_item", Item=item, ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                       **_expecting(record.version))
+                       final=final, **_expecting(record.version))
         except RecordChanged as changed:
             now = changed.current
             if isinstance(now, Record) and now.writer == writer and now.version == version:
@@ -125,7 +128,7 @@ class RecordTable:
         except PriorStateError as error:
             if not error.maybe_applied:
                 raise
-            found = self.read(record.package)  # the answer was lost: did it land?
+            found = self.read(record.package, final=final)  # the answer was lost: did it land?
             if found.writer == writer and found.version == version:
                 return written
             raise
@@ -171,7 +174,7 @@ class RecordTable:
                 TABLE_VARIABLE,
             )
 
-    def _call(self, operation: str, method: str, **params: Any) -> dict[str, Any]:
+    def _call(self, operation: str, method: str, *, final: bool = False, **params: Any) -> dict[str, Any]:
         if not self.table:
             raise PriorStateError(
                 f"no table is configured: set {TABLE_VARIABLE} (template.yaml sets it to the PriorStateTable)",
@@ -180,8 +183,9 @@ class RecordTable:
         if "TableName" not in params and operation != "BatchGetItem":
             params["TableName"] = self.table
         try:
-            client = self.make_client("dynamodb", self.region, self.deadline)
-            response: dict[str, Any] = getattr(client, method)(**params, **{clients.DEADLINE: self.deadline})
+            deadline = self.deadline.for_revert() if final else self.deadline
+            client = self.make_client("dynamodb", self.region, deadline)
+            response: dict[str, Any] = getattr(client, method)(**params, **{clients.DEADLINE: deadline})
         except TimedOut:
             raise
         except Exception as error:

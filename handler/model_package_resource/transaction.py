@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from . import timing
 from .errors import Refused, ResourceError, RevertIncomplete, TimedOut
-from .ownership import Answer, Entry, Ownership, resource_name
-from .plan import Call, Change, Plan, merged, plan_revert, simulate
+from .ownership import Answer, Entry, Item, Ownership, holds, item_name, live_value, resource_name
+from .plan import Call, Change, Plan, merged, plan_revert, reverted_to, simulate
 from .record import IN_PROGRESS, Lease, Record, settle
 from .response import reason_for
 
@@ -46,7 +46,9 @@ class Gateway(Protocol):
 
 class Records(Protocol):
     def read(self, package: str, resource: str | None = None) -> Record: ...
-    def write(self, record: Record, ownership: Ownership, lease: Lease | None, writer: str) -> Record: ...
+    def write(
+        self, record: Record, ownership: Ownership, lease: Lease | None, writer: str, *, final: bool = False
+    ) -> Record: ...
 
 
 @dataclass
@@ -135,8 +137,8 @@ class Transaction:
                 except Refused:
                     declared = tuple(c for c in changes if c.release is None)
                     releases = tuple(c for c in changes if c.release is not None)
-                    if declared and releases:  # split before narrowing: the declared part first
-                        queue.extendleft([releases, declared])
+                    if declared and releases:  # split before narrowing: the releases first, so that
+                        queue.extendleft([declared, releases])  # the approval still rides in the last call
                     elif declared:
                         raise
                     elif len(releases) > 1:  # narrowed: each item alone, in order
@@ -159,8 +161,8 @@ class Transaction:
         lease given back. When it cannot be written, the intent stays, and the next
         event on the package settles it from the live package (the calls landed)."""
         assert self.record is not None  # noqa: S101 - begin() came first
-        try:
-            self.records.write(self.record, answered(ownership, self.resource, answer), None, self.owner)
+        try:  # no revert can follow: the time kept for one is the confirmation's
+            self.records.write(self.record, answered(ownership, self.resource, answer), None, self.owner, final=True)
         except ResourceError as error:
             self.progress.warnings.append(
                 f"the record was not confirmed ({error}); the next event on the package settles it"
@@ -173,13 +175,24 @@ class Transaction:
             self.changed.set()
 
     def _left(self, intent: Ownership, change: Change) -> Ownership:
+        """A release SageMaker refused: left, and kept in the record marked left. The
+        lease's intent says so at once (one more write, for a refusal only), so that an
+        intent settled after a lost confirmation is still the whole truth."""
         left: Left | None = change.release
         assert change.item is not None and left is not None  # noqa: S101 - releases are of items
         self.progress.left += 1
         self.progress.warnings.append(
-            f"{change.item[1]} not given back: SageMaker refused it; left on the package, marked in the record"
+            f"{item_name(change.item)} not given back: SageMaker refused it; left on the package, marked in the record"
         )
-        return intent.with_entries({change.item: replace(intent.entries.get(change.item, Entry()), left=left)})
+        intent = intent.with_entries({change.item: replace(intent.entries.get(change.item, Entry()), left=left)})
+        if self.record is not None and self.record.lease is not None:
+            expect = {item: value for item, value in self.record.lease.expect.items() if item != change.item}
+            try:
+                self.record = self.records.write(self.record, self.base,
+                                                 replace(self.record.lease, intent=intent, expect=expect), self.owner)
+            except ResourceError as error:
+                self.progress.warnings.append(f"the lease was not updated ({error}); the confirmation says it")
+        return intent
 
     def _fail(self, live: Mapping[str, Any], error: BaseException) -> NoReturn:
         """Revert what the calls changed, release the lease with the record as the
@@ -200,12 +213,12 @@ class Transaction:
             now = simulate(now, request)
         lease = self.record.lease if self.record is not None else None
         if lease is not None and self.record is not None:
-            settled = settle(self.base, lease, now)
+            settled = self._partly_changed(settle(self.base, lease, now, failed=True), live, now)
             answer = self.answer_for(answer_error) if self.answer_for is not None else None
             if answer is not None:
                 settled = answered(settled, self.resource, answer)
-            try:
-                self.records.write(self.record, settled, None, self.owner)
+            try:  # the revert is done: the time kept for it is this write's
+                self.records.write(self.record, settled, None, self.owner, final=True)
             except ResourceError as write_error:
                 self.progress.warnings.append(
                     f"the record was not released ({write_error}); the next event on the package settles it"
@@ -213,6 +226,19 @@ class Transaction:
         if answer_error is error:
             raise error
         raise answer_error from error
+
+    def _partly_changed(self, settled: Ownership, pre_image: Mapping[str, Any], now: Mapping[str, Any]) -> Ownership:
+        """Items the event's calls left changed, though not to what it declared (a model
+        card whose content landed and whose status did not): this resource's, with the
+        value they hold and the pre-image's prior, so that a later release gives them back."""
+        changed: dict[Item, Entry] = {}
+        for item, expected in self.planned.expect.items():
+            before, current = live_value(pre_image, item), live_value(now, item)
+            if holds(item, expected, current) or reverted_to(item, before, current):
+                continue
+            entry = settled.entry(item).declared_by(self.resource, current, changed=True)
+            changed[item] = entry if entry.has_prior else replace(entry, prior=before)
+        return settled.with_entries(changed)
 
     def _revert(self, pre_image: Mapping[str, Any]) -> list[str]:
         """Give back what the applied calls changed; returns what is left changed.
@@ -228,13 +254,23 @@ class Transaction:
                 current = None
         calls, cannot = plan_revert(pre_image, self.applied, current)
         left = list(cannot)
-        for index, call in enumerate(calls):
+        queue: deque[tuple[Change, ...]] = deque(call.changes for call in calls)
+        while queue:
+            changes = queue.popleft()
+            call = merged(self.package, changes)
             try:
                 self.gateway.update(call, reverting=True)
+            except Refused as error:  # narrowed, as a release: only the refused items are left
+                if len(changes) > 1:
+                    queue.extendleft(reversed([(c,) for c in changes]))
+                else:
+                    self.progress.warnings.append(f"revert refused: {reason_for(error)}")
+                    left += _changes_named(call)
+                continue
             except Exception as error:  # noqa: BLE001 - say what is left, whatever the cause
                 self.progress.warnings.append(f"revert failed: {reason_for(error)}")
-                for remaining in calls[index:]:
-                    left += _changes_named(remaining)
+                for remaining in [changes, *queue]:
+                    left += _changes_named(merged(self.package, remaining))
                 break
             self.reverted.append(call)
             self.progress.reverts += 1

@@ -93,10 +93,10 @@ class SageMakerStub:
         self._for(arn).add_client_error("update_model_package", code, message)
 
     def record(self, properties: dict[str, Any], priors: dict[str, Any] | None = None,
-               stack_id: str = STACK_ID, logical_id: str = "ApproveModel") -> None:
+               stack_id: str = STACK_ID, logical_id: str = "ApproveModel", created: str = "c") -> None:
         """GIVEN the package's record: the events' resource manages what `properties`
         declare (raw, as an event carries them); `priors` name the items it changed
-        (the value before; None: absent)."""
+        (the value before; None: absent); `created`: the RequestId of its Create."""
         from model_package_resource.ownership import NO_PRIOR, Entry, Manager, Ownership, ResourceInfo, resource_key
         from model_package_resource.record import Record
 
@@ -105,7 +105,7 @@ class SageMakerStub:
         items.update({("metadata", k): v for k, v in (properties.get("CustomerMetadataProperties") or {}).items()})
         entries = {item: Entry((Manager(me, value),), priors.get(item[1], NO_PRIOR)) for item, value in items.items()}
         arn = str(properties.get("ModelPackageArn", ARN))
-        self.table.records[arn] = Record(arn, 1, Ownership(entries, {me: ResourceInfo(created="c")}))
+        self.table.records[arn] = Record(arn, 1, Ownership(entries, {me: ResourceInfo(created=created)}))
 
     def verify(self) -> None:
         for stubber in self._stubbers.values():

@@ -32,13 +32,30 @@ def test_delete_of_a_failed_create_releases_what_the_record_shows(
     # GIVEN a Create whose answer never reached CloudFormation, though its change landed
     event = load_event("delete-after-failed-create", receiver.url())
     event["ResourceProperties"] = {"ModelPackageArn": ARN, "CustomerMetadataProperties": {"ticket": "CAB-1"}}
-    sagemaker.record(event["ResourceProperties"], priors={"ticket": None})
+    sagemaker.record(event["ResourceProperties"], priors={"ticket": None},
+                     created=event["PhysicalResourceId"].removeprefix("failed-create/"))
     sagemaker.describe(described(metadata={"ticket": "CAB-1"}))
     # WHEN its Delete comes with an id that names no package, THEN the record's package is released
     sagemaker.update(CustomerMetadataPropertiesToRemove=["ticket"])
     body = invoke(event, receiver)
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == "failed-create/11111111-0000-4000-8000-000000000008"
+
+
+def test_delete_of_a_failed_create_forgets_an_earlier_resource_of_its_id(
+    sagemaker: SageMakerStub, receiver: ResponseReceiver
+) -> None:
+    # GIVEN a resource kept by DeletionPolicy: Retain, declared again; its new Create failed
+    # before it could write anything: the record still holds the earlier resource's entries
+    event = load_event("delete-after-failed-create", receiver.url())
+    event["ResourceProperties"] = {"ModelPackageArn": ARN, "ModelApprovalStatus": "Approved"}
+    sagemaker.record(event["ResourceProperties"], priors={"ModelApprovalStatus": "PendingManualApproval"},
+                     created="the-earlier-resource's-create")
+    # WHEN the failed Create's Delete comes, THEN the retained approval is forgotten, never withdrawn:
+    # no describe, no call (the stub fails the test on any)
+    body = invoke(event, receiver)
+    assert body["Status"] == "SUCCESS"
+    assert sagemaker.table.records[ARN].ownership.entries == {}
 
 
 def test_delete_after_a_failed_create_makes_no_call(sagemaker: SageMakerStub, receiver: ResponseReceiver) -> None:

@@ -89,7 +89,7 @@ def test_a_revert_that_fails_says_what_is_left_and_a_create_answers_with_the_arn
     # changed as this resource's, with its prior.
     assert body["PhysicalResourceId"] == ARN
     entries = sagemaker.table.records[ARN].ownership.entries
-    assert entries[("metadata", "ticket")] == entry((ME, "CAB-1234"), prior=None)
+    assert entries[("metadata", "ticket")] == entry((ME, "CAB-1234", True), prior=None)
     assert ("field", "ModelApprovalStatus") not in entries  # never sent
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -236,6 +236,132 @@ def test_a_lease_of_its_own_that_an_earlier_attempt_could_not_give_back_is_not_w
     assert time.monotonic() - started < 5
     assert stacks.live["ModelApprovalStatus"] == "Approved"
     assert stacks.records.records[ARN].lease is None
+
+
+# --- faults between the steps: a lost confirmation, a retained id, a refused revert ------------
+
+
+def expire_lease(stacks: Stacks) -> None:
+    """Time passes: a lease left behind (its event died, or could not confirm) expires."""
+    record = stacks.records.records[ARN]
+    if record.lease is not None:
+        stacks.records.records[ARN] = replace(record, lease=replace(record.lease, expires=0.0))
+
+
+def test_a_delete_whose_confirmation_is_lost_is_settled_whole_and_the_last_delete_restores() -> None:
+    stacks = Stacks.on(package({"pipeline": "p"}))
+    stacks.create("cab", CAB)
+    stacks.create("prod", PROD)
+    stacks.records.refuse_once.add("commit")  # the cab Delete's confirmation is not written
+    outcome = stacks.delete("cab")
+    assert outcome.status == "SUCCESS" and any("not confirmed" in w for w in outcome.warnings)
+    expire_lease(stacks)
+    # the next event settles the whole intent (every call landed): cab manages nothing
+    assert stacks.delete("prod").status == "SUCCESS"
+    assert stacks.live["ModelApprovalStatus"] == "Rejected"
+    assert stacks.live["CustomerMetadataProperties"] == {"pipeline": "p"}
+    assert stacks.records.ownership(ARN).entries == {}
+
+
+def test_a_join_whose_confirmation_is_lost_still_keeps_the_approval_from_being_withdrawn() -> None:
+    stacks = Stacks.on(package({"pipeline": "p"}))
+    stacks.create("cab", CAB)
+    stacks.records.refuse_once.add("commit")  # prod's confirmation is not written
+    assert stacks.create("prod", PROD).status == "SUCCESS"
+    expire_lease(stacks)
+    stacks.delete("cab")
+    assert stacks.live["ModelApprovalStatus"] == "Approved"  # prod declares it
+    assert stacks.setters_hold() == []
+
+
+def test_a_release_left_then_a_lost_confirmation_does_not_keep_the_deleted_stack_as_manager() -> None:
+    stacks = Stacks.on(package())
+    stacks.create("a", {"SourceUri": "s3://bucket/a", "CustomerMetadataProperties": {"k": "v"}})
+    stacks.records.refuse_once.add("commit")
+    outcome = stacks.delete("a")  # SourceUri "" is refused by the strict registry: left
+    assert outcome.status == "SUCCESS" and outcome.left == 1
+    expire_lease(stacks)
+    assert stacks.create("b", {"CustomerMetadataProperties": {"env": "b"}}).status == "SUCCESS"
+    entry = stacks.records.ownership(ARN).entry(("field", "SourceUri"))
+    assert entry.managers == () and entry.left is not None  # left, and marked so
+    assert stacks.create("c", {"SourceUri": "s3://bucket/c"}).status == "SUCCESS"  # no stack a to conflict with
+
+
+def test_an_approval_retained_and_joined_by_another_stack_is_never_withdrawn() -> None:
+    # GIVEN cab approved it, prod joined; cab's resource was retained, then declared again
+    stacks = Stacks.on(package())
+    stacks.create("cab", {"ModelApprovalStatus": "Approved"})
+    stacks.create("prod", {"ModelApprovalStatus": "Approved"})
+    stacks.declared.pop(("cab", "Approve"))  # DeletionPolicy: Retain: no Delete is sent
+    assert stacks.create("cab", {"CustomerMetadataProperties": {"k": "v"}}).status == "SUCCESS"
+    # WHEN every stack is deleted, THEN the retained approval stays: prod only joined it
+    stacks.delete("cab")
+    stacks.delete("prod")
+    assert stacks.live["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_refused_call_mixing_a_declared_approval_and_a_release_sends_the_release_first() -> None:
+    stacks = Stacks.on(package())
+    stacks.create("a", {"SourceUri": "s3://bucket/a"})
+    stacks.sagemaker.requests.clear()
+    # the release of SourceUri ("") and the approval in one call, refused; split: the release first
+    outcome = stacks.update("a", {"ModelApprovalStatus": "Approved"})
+    assert outcome.status == "SUCCESS" and outcome.left == 1
+    sent = [{k for k in r if k != "ModelPackageArn"} for r in stacks.sagemaker.requests]
+    assert sent == [{"SourceUri", "ModelApprovalStatus"}, {"SourceUri"}, {"ModelApprovalStatus"}]
+
+
+def test_a_key_renamed_at_the_limit_of_50_goes_in_one_call() -> None:
+    stacks = Stacks.on(package({f"k{i}": "v" for i in range(49)}))
+    stacks.create("a", {"CustomerMetadataProperties": {"old": "1"}})
+    outcome = stacks.update("a", {"CustomerMetadataProperties": {"new": "1"}})
+    assert outcome.status == "SUCCESS", outcome.error
+    assert "new" in stacks.live["CustomerMetadataProperties"] and "old" not in stacks.live["CustomerMetadataProperties"]
+
+
+def test_a_card_left_half_changed_by_a_failed_revert_is_given_back_by_the_delete() -> None:
+    live = package()
+    live["ModelCard"] = {"ModelCardStatus": "Draft", "ModelCardContent": '{"old": 1}'}
+    stacks = Stacks.on(live)
+    card = {"ModelCardStatus": "PendingReview", "ModelCardContent": '{"new": 1}'}
+    stacks.sagemaker.refuse.append(lambda r: r.get("ModelCard", {}).get("ModelCardStatus") == "PendingReview")
+    stacks.sagemaker.refuse.append(lambda r: r.get("ModelCard", {}).get("ModelCardContent") == '{"old": 1}')
+    outcome = stacks.event("Create", "cab", "Approve", {"ModelCard": card, "CustomerMetadataProperties": {"k": "v"}})
+    # the revert is narrowed: only the card's content is left changed
+    assert outcome.status == "FAILED" and str(outcome.error).startswith(
+        "Failed and not fully reverted at ModelCard: left changed: ModelCard;"), outcome.error
+    assert stacks.live["CustomerMetadataProperties"] == {}
+    stacks.sagemaker.refuse.clear()
+    stacks.declared[("cab", "Approve")] = {"ModelCard": card}
+    assert stacks.delete("cab").status == "SUCCESS"
+    assert stacks.live["ModelCard"] == {"ModelCardStatus": "Draft", "ModelCardContent": '{"old": 1}'}
+
+
+def test_a_plan_made_again_counts_its_releases_and_warnings_once() -> None:
+    stacks = Stacks.on(package())
+    stacks.create("cab", {"ModelApprovalStatus": "Approved", "CustomerMetadataProperties": {"ticket": "1", "k": "v"}})
+    stacks.sagemaker.packages[ARN]["CustomerMetadataProperties"]["ticket"] = "edited"
+    stacks.sagemaker.conflicts = 1
+    outcome = stacks.delete("cab")
+    assert outcome.status == "SUCCESS" and outcome.releases == 2
+    assert len([w for w in outcome.warnings if "ticket was changed" in w]) == 1
+
+
+def test_a_record_of_the_earlier_format_gives_back_its_own_prior() -> None:
+    from model_package_resource.ownership import resource_key
+    from model_package_resource.record import Legacy
+
+    a = resource_key("arn:aws:cloudformation:eu-west-1:123456789012:stack/a/1", "Approve")
+    stacks = Stacks.on(package({"pipeline": "p", "ticket": "CAB-1"}, approval="Approved"))
+    stacks.records.legacy[(a, ARN)] = Legacy(a, 1, {"ModelApprovalStatus": PENDING}, {"ticket": None})
+    stacks.declared[("a", "Approve")] = {"ModelApprovalStatus": "Approved",
+                                         "CustomerMetadataProperties": {"ticket": "CAB-1"}}
+    stacks.create("b", {"ModelApprovalStatus": "Approved", "CustomerMetadataProperties": {"env": "b"}})
+    stacks.delete("a")  # folded: a manages what its old record shows, and gives it back
+    stacks.delete("b")
+    assert stacks.live["ModelApprovalStatus"] == "Rejected"
+    assert stacks.live["CustomerMetadataProperties"] == {"pipeline": "p"}
+    assert stacks.records.legacy == {}
 
 
 # --- properties: any stacks, any order ------------------------------------------------------

@@ -77,5 +77,7 @@ def owned(entries: dict[Item, Entry]) -> Ownership:
     return Ownership(entries=entries)
 
 
-def entry(*managers: tuple[str, Any], prior: Any = NO_PRIOR) -> Entry:
-    return Entry(tuple(Manager(resource, value) for resource, value in managers), prior)
+def entry(*managers: tuple[Any, ...], prior: Any = NO_PRIOR) -> Entry:
+    """An item's entry: managers as (resource, value), or (resource, value, True) for
+    one that changed the item (a call was needed), in the order they set it."""
+    return Entry(tuple(Manager(m[0], m[1], bool(m[2]) if len(m) > 2 else False) for m in managers), prior)

@@ -51,6 +51,17 @@ def test_an_intent_is_settled_item_by_item_from_the_live_package() -> None:
     assert settled.resources[ME].created == "r" and settled.resources[ME].last is None
 
 
+def test_when_every_call_landed_the_whole_intent_is_confirmed_record_alone_changes_included() -> None:
+    committed = Ownership({TICKET: entry((OTHER, "t"), prior=None)})
+    intent = intent_of((APPROVAL, entry((ME, "Approved", True), prior="PendingManualApproval")),
+                       (TICKET, entry((OTHER, "t"), (ME, "t"), prior=None)))
+    lease = Lease("dead", "r", ME, 1.0, intent, expect={APPROVAL: "Approved"})
+    package = live({"ticket": "t"}, ModelApprovalStatus="Approved")
+    assert settle(committed, lease, package).entries == intent.entries  # the event answered SUCCESS, or would
+    # known to have failed (its own release of the lease): only what landed is kept
+    assert settle(committed, lease, package, failed=True).entries[TICKET] == committed.entries[TICKET]
+
+
 def test_a_release_that_did_not_land_keeps_the_resource_as_manager() -> None:
     committed = Ownership({TICKET: entry((ME, "t"), prior=None)})
     lease = Lease("dead", "r", ME, 1.0, Ownership(), expect={TICKET: None})
@@ -62,10 +73,12 @@ def test_a_record_of_the_earlier_format_is_folded_in() -> None:
     legacy = Legacy(ME, 3, fields={"ModelApprovalStatus": "PendingManualApproval"}, metadata={"ticket": None})
     folded = fold(Ownership({TICKET: entry((OTHER, "t"))}), legacy, {APPROVAL: "Approved"},
                   live({"ticket": "t"}, ModelApprovalStatus="Approved"))
-    assert folded.entries[APPROVAL] == entry((ME, "Approved"), prior="PendingManualApproval")
-    # the resource changed the key before the other joined it: the earliest setter
-    assert folded.entries[TICKET] == entry((ME, "t"), (OTHER, "t"), prior=None)
+    assert folded.entries[APPROVAL] == entry((ME, "Approved", True), prior="PendingManualApproval")
+    # the resource changed the key before the other joined it: the earliest setter, its prior the item's
+    assert folded.entries[TICKET] == entry((ME, "t", True), (OTHER, "t"), prior=None)
     assert fold(Ownership(), Legacy(ME, 2, released=True), {}, live()) == Ownership()
+    # folded once: a resource already in the package's record is not folded again
+    assert fold(folded, legacy, {}, live()) == folded
 
 
 def test_an_item_left_unreleased_is_resolved_once_it_holds_what_was_wanted() -> None:

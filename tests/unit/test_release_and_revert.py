@@ -133,7 +133,7 @@ def test_revert_gives_back_what_the_applied_calls_changed_in_the_fewest_calls() 
     assert [set(body(c)) for c in reverts] == [{"SourceUri", "CustomerMetadataPropertiesToRemove"},
                                                {"ModelApprovalStatus", "InferenceSpecification"}]
     state = before
-    for call in [*requests(planned), *reverts]:
+    for call in [*requests(planned), *(revert.request for revert in reverts)]:
         state = rules.apply(state, call, strict=True)
     assert state == before
 
@@ -185,7 +185,7 @@ def test_applying_any_prefix_of_a_plan_then_its_revert_gives_the_pre_image(
     applied = requests(planned)[: data.draw(st.integers(0, max(len(planned.calls) - 1, 0)))]
     reverts, left = plan_revert(before, applied)
     state = before
-    for call in [*applied, *reverts]:
+    for call in [*applied, *(revert.request for revert in reverts)]:
         state = rules.apply(state, call, strict=True)
     assert left == () and state == before
 
