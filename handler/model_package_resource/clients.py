@@ -6,7 +6,12 @@ parameter BUDGET, which the `provide-client-params` hook moves into the call's
 request context, and the `request-created` hook (run before every attempt,
 botocore's retries included) checks it. So no attempt starts that could still run
 when the response must go, even in a worker thread whose invocation was answered
-already; and a client shared by two invocations checks each call against its own."""
+already; and a client shared by two invocations checks each call against its own.
+
+Retries are botocore's own, through its `needs-retry` event, but with the policy of
+retry.py in place of the standard mode's 3 attempts: SageMaker and STS calls are
+retried until the budget's deadline (less the time kept for a revert), the
+prior-state table's for a few seconds only."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import timing
+from . import retry, timing
 from .shapes import session
 
 if TYPE_CHECKING:
@@ -55,7 +60,7 @@ def _client(
     from botocore.config import Config
 
     config = Config(  # type: ignore[call-arg]  # user_agent_appid: newer than the stubs
-        retries={"mode": "standard", "total_max_attempts": timing.ATTEMPTS},
+        retries={"mode": "standard"},  # its checks of what is retryable; its limit is replaced below
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         user_agent_appid="model-package-resource",
@@ -69,7 +74,23 @@ def _client(
         aws_secret_access_key=keys.get("aws_secret_access_key"),
         aws_session_token=keys.get("aws_session_token"),
     )
-    return watch_budget(made)
+    return watch_budget(install_retries(made, service))
+
+
+def install_retries(made: Any, service: str) -> Any:
+    """Replace the standard mode's retry handler of `made` (3 attempts) with the
+    policy of retry.py: the prior-state table's for DynamoDB, the deadline's for
+    SageMaker and STS (AssumeRole comes before any change, so waiting costs no
+    revert, and an event that cannot assume its role cannot do anything else)."""
+    name = made.meta.service_model.service_id.hyphenize()
+    # botocore 1.44's unique ids for the standard mode's handlers: the retry decision,
+    # and the "max=3" it would announce in each attempt's amz-sdk-request header.
+    made.meta.events.unregister(f"needs-retry.{name}", unique_id=f"retry-config-{name}")
+    made.meta.events.unregister(f"request-created.{name}", unique_id=f"seed-max-attempts-{name}")
+    within = timing.TABLE_RETRY_SECONDS if service == "dynamodb" else None
+    hook = retry.RetryHook(retry.RetryPolicy(cap=timing.RETRY_CAP, within=within), BUDGET)
+    made.meta.events.register(f"needs-retry.{name}", hook, unique_id=f"retry-config-{name}")
+    return made
 
 
 def watch_budget(made: Any) -> Any:

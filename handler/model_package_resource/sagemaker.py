@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ConnectTimeoutError, ParamValidationError, ReadTimeoutError
 
-from . import timing
+from . import retry, timing
 from .clients import BUDGET
 from .errors import (
     AccessDenied,
@@ -97,7 +97,7 @@ class SageMakerGateway:
 
     def _domain_error(
         self, operation: str, error: Any, request: Mapping[str, Any] | None = None
-    ) -> SageMakerError | PackageNotFound:
+    ) -> SageMakerError | PackageNotFound | TimedOut:
         if _is_not_found(error):
             return PackageNotFound(f"{operation}: the package does not exist", "ModelPackageArn")
         info = error.response.get("Error", {})
@@ -105,6 +105,9 @@ class SageMakerGateway:
         path = ", ".join(k for k in request if k != "ModelPackageArn") if request else None
         if code in ("AccessDeniedException", "AccessDenied"):
             return AccessDenied(self._access_hint(operation), "ModelPackageArn")  # access is to the package
+        if retry.is_throttling(error.response):  # retried until no attempt fitted in the time left
+            detail = f"{operation} throttled ({code}) until no time was left to retry"
+            return TimedOut(detail, path or "ModelPackageArn")
         kind = ConcurrentUpdate if code == "ConflictException" else SageMakerError
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
         # A server error (after botocore's retries) may follow an applied call.

@@ -25,12 +25,20 @@ DEFAULT_SERVICE_TIMEOUT = 3600
 # The response must reach CloudFormation this long before its ServiceTimeout.
 SERVICE_TIMEOUT_MARGIN = 1.0
 
-# SageMaker, DynamoDB and STS calls: botocore's standard retry mode, 3 attempts in
-# all. Each attempt connects within CONNECT_TIMEOUT and reads within READ_TIMEOUT,
-# both shortened, in a few steps, to about a tenth of a short window so that a call
-# always fits in it (a few steps: clients are cached per timeout).
-ATTEMPTS = 3
+# SageMaker, DynamoDB and STS calls. Each attempt connects within CONNECT_TIMEOUT
+# and reads within READ_TIMEOUT, both shortened, in a few steps, to about a tenth of
+# a short window so that a call always fits in it (a few steps: clients are cached
+# per timeout).
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 10.0
+# Retries (retry.py): throttling and transient errors are retried with full jitter
+# for as long as the next attempt can end before the deadline less the time kept for
+# a revert, with no attempt limit. RETRY_CAP is the longest single wait: measured
+# with make fleet against 1, 2, 5 and 20 s (botocore's cap), see docs-fleet.md.
+RETRY_CAP = 1.0
+# The prior-state table's calls are retried for this long at most, from their first
+# failure: a table that is down fails the event before any change, rather than
+# holding CloudFormation for minutes (SPEC, Failure and release).
+TABLE_RETRY_SECONDS = 3.0
 TIMEOUT_SHARE = 0.1
 TIMEOUT_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 # The work's window ends this long before the response is due: an outcome handed

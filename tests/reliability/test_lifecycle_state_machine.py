@@ -63,8 +63,9 @@ MORE = st.fixed_dictionaries({}, optional={
 
 
 def _update_refusals(n: int, revert_refused: bool = True) -> st.SearchStrategy[Fault]:
-    """The Nth UpdateModelPackage refused (denied, conflict), failing after botocore's
-    retries (HTTP 500 three times), or refused and its revert refused too."""
+    """The Nth UpdateModelPackage refused (denied, conflict), answered HTTP 500 three
+    times (absorbed by the retries, which go on until the deadline), or refused and its
+    revert refused too."""
     scripts: list[dict[int, str]] = [{n: "denied"}, {n: "http500", n + 1: "http500", n + 2: "http500"}]
     if revert_refused:
         scripts.append({n: "denied", n + 1: "denied"})
