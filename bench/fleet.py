@@ -127,6 +127,8 @@ def report(result: FleetResult, seconds: float) -> None:
         print(f"  {phase.name:<12}{phase.events:>7}{phase.statuses.get('SUCCESS', 0):>8}{failed:>7}"
               f"{phase.wall:>8.1f}{phase.floor:>8.1f}{'x' + format(phase.ratio, '.2f'):>7}  {throttled:<17}"
               f"{calls + ' (' + minimum + ')':<24}{phase.event_rss_mb:>10.1f} / {phase.registry_rss_mb:>6.1f} MB")
+        print(f"      {SHORT[phase.binding]} calls admitted from {phase.first_call:.1f} s to {phase.last_call:.1f} s "
+              f"after the launch")
         for reason in phase.reasons[:3]:
             print(f"      {reason[:150]}")
         if phase.queue_retries:

@@ -121,6 +121,10 @@ class PhaseResult:
     event_rss_mb: float = 0.0  # the largest per-event process
     registry_rss_mb: float = 0.0  # this process's high-water mark (it hosts the registry)
     queue_retries: int = 0  # tries that found no free slot (concurrency limit)
+    # When, from the launch, the binding operation's first and last calls were admitted:
+    # before the first, the fleet was starting (cold starts share this machine's cores).
+    first_call: float = 0.0
+    last_call: float = 0.0
     leaks: int = 0  # event outputs carrying the ResponseURL's signature
 
     @property
@@ -275,6 +279,8 @@ class _Fleet:
         floors = {b: max(needed[b] - limit[1], 0) / limit[0] for b, limit in self.config.limits().items()}
         result.binding = max(floors, key=lambda b: floors[b])
         result.floor = floors[result.binding]
+        admitted_at = throttle.admitted_at.get(result.binding) or [started]
+        result.first_call, result.last_call = admitted_at[0] - started, admitted_at[-1] - started
         result.event_rss_mb = max(rss, default=0.0)
         result.registry_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return result

@@ -51,6 +51,7 @@ class Throttle:
     clock: Callable[[], float] = time.monotonic
     admitted: Counter[str] = field(default_factory=Counter)  # per operation
     throttled: Counter[str] = field(default_factory=Counter)  # per operation
+    admitted_at: dict[str, list[float]] = field(default_factory=dict)  # per bucket: when (clock())
     _state: dict[str, TokenBucket] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -64,9 +65,11 @@ class Throttle:
         """Whether a request for `operation` may pass now (it takes a token)."""
         name = self.bucket_of(operation)
         with self._lock:
-            bucket = self._state.get(name)
-            allowed = bucket is None or bucket.take(self.clock())
+            bucket, now = self._state.get(name), self.clock()
+            allowed = bucket is None or bucket.take(now)
             (self.admitted if allowed else self.throttled)[operation] += 1
+            if allowed:
+                self.admitted_at.setdefault(name, []).append(now)
         return allowed
 
     def refill(self) -> None:
@@ -75,6 +78,7 @@ class Throttle:
             self._state = {name: TokenBucket(rate, burst) for name, (rate, burst) in self.limits.items()}
             self.admitted.clear()
             self.throttled.clear()
+            self.admitted_at = {}
 
     def counts(self, name: str) -> tuple[int, int]:
         """(admitted, throttled) requests of a bucket's operations since the last refill."""
