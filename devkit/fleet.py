@@ -266,11 +266,11 @@ class _Fleet:
             body = bodies.get(request_id)
             status = str(body.get("Status")) if body else "NO RESPONSE"
             result.statuses[status] += 1
+            output = (self.work / f"{request_id}.out").read_text(errors="replace")
             if status != "SUCCESS" and len(result.reasons) < 5:
-                reason = str((body or {}).get("Reason", ""))
+                reason = str((body or {}).get("Reason", "")) or _last_error(output)
                 result.reasons.append(f"{event.resource.logical_id} {event.body['RequestType']}: {status} {reason}")
-            output = self.work / f"{request_id}.out"
-            if "X-Amz-Signature" in output.read_text(errors="replace"):
+            if "X-Amz-Signature" in output:
                 result.leaks += 1
         result.minimum = {DESCRIBE: len(played), UPDATE: len(played)}  # one describe, one update per event
         for bucket in BUCKETS:
@@ -326,6 +326,18 @@ class _Fleet:
             body = answer.json()
             bodies[str(body.get("RequestId"))] = body
         self.seen = len(received)
+
+
+def _last_error(output: str) -> str:
+    """The last error the event's process logged (JSON lines), for an event with no response."""
+    for line in reversed(output.splitlines()):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") == "ERROR":
+            return f"{entry.get('message')}: {entry.get('detail') or entry.get('reason') or ''}"
+    return output.strip()[-200:]
 
 
 def _seed(config: FleetConfig, registry: LocalRegistry) -> tuple[list[Resource], list[str]]:

@@ -87,8 +87,11 @@ def install_retries(made: Any, service: str) -> Any:
     # and the "max=3" it would announce in each attempt's amz-sdk-request header.
     made.meta.events.unregister(f"needs-retry.{name}", unique_id=f"retry-config-{name}")
     made.meta.events.unregister(f"request-created.{name}", unique_id=f"seed-max-attempts-{name}")
-    within = timing.TABLE_RETRY_SECONDS if service == "dynamodb" else None
-    hook = retry.RetryHook(retry.RetryPolicy(cap=timing.RETRY_CAP, within=within), BUDGET)
+    if service == "dynamodb":
+        policy = retry.RetryPolicy(cap=timing.TABLE_RETRY_CAP, within=timing.TABLE_RETRY_SECONDS)
+    else:
+        policy = retry.RetryPolicy(cap=timing.RETRY_CAP)
+    hook = retry.RetryHook(policy, BUDGET)
     made.meta.events.register(f"needs-retry.{name}", hook, unique_id=f"retry-config-{name}")
     return made
 

@@ -33,12 +33,15 @@ CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 10.0
 # Retries (retry.py): throttling and transient errors are retried with full jitter
 # for as long as the next attempt can end before the deadline less the time kept for
 # a revert, with no attempt limit. RETRY_CAP is the longest single wait: measured
-# with make fleet against 1, 2, 5 and 20 s (botocore's cap), see docs-fleet.md.
-RETRY_CAP = 1.0
+# with make fleet against 1, 2, 5 and 20 s (botocore's cap), see docs-fleet.md: 1
+# and 2 s kept the throttle busy to the end of every wave, 2 s with half the
+# throttled requests; 5 and 20 s left it idle at the end.
+RETRY_CAP = 2.0
 # The prior-state table's calls are retried for this long at most, from their first
 # failure: a table that is down fails the event before any change, rather than
-# holding CloudFormation for minutes (SPEC, Failure and release).
-TABLE_RETRY_SECONDS = 3.0
+# holding CloudFormation for minutes (SPEC, Failure and release). Its waits are
+# shorter, so that those seconds hold several attempts.
+TABLE_RETRY_SECONDS, TABLE_RETRY_CAP = 3.0, 0.5
 TIMEOUT_SHARE = 0.1
 TIMEOUT_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 # The work's window ends this long before the response is due: an outcome handed

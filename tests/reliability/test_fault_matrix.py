@@ -43,11 +43,11 @@ ROWS = [
     # More than botocore's standard 3 attempts: throttling is retried within the event's time.
     Row("ThrottlingException x5 on update", [Fault("throttle", "UpdateModelPackage", 5)], "SUCCESS",
         {"DescribeModelPackage": 1, "UpdateModelPackage": 6}),
-    # A 6 s Lambda: a 4.6 s window, each attempt budgeted 0.4 s and one kept for a revert,
-    # waits of at most 1 s: retried at least 5 times, then Timed out before the response is due.
-    Row("ThrottlingException, persistent (6 s Lambda)", [Fault("throttle", "UpdateModelPackage", 999)],
+    # A 10 s Lambda: a 7.8 s window, each attempt budgeted 1 s and one kept for a revert,
+    # waits of at most 1, 2, 2 s: more than 3 attempts, then Timed out before the response is due.
+    Row("ThrottlingException, persistent (10 s Lambda)", [Fault("throttle", "UpdateModelPackage", 999)],
         "Timed out at CustomerMetadataProperties, ModelApprovalStatus: UpdateModelPackage throttled "
-        "(ThrottlingException) until no time was left", {"UpdateModelPackage": 5}, timeout_ms=6_000,
+        "(ThrottlingException) until no time was left", {"UpdateModelPackage": 4}, timeout_ms=10_000,
         at_least=("UpdateModelPackage",)),
     Row("ConflictException x1 on update", [Fault("conflict", "UpdateModelPackage", 1)], "SUCCESS",
         {"DescribeModelPackage": 2, "UpdateModelPackage": 2}),
@@ -340,8 +340,8 @@ def central(registry: LocalRegistry, receiver: ResponseReceiver) -> ControlledLi
 @pytest.mark.parametrize("kind", ["denied", "throttle"])
 def test_sts_refusing_the_role_fails_naming_role_arn_with_no_sagemaker_call(central: ControlledLifecycle,
                                                                           kind: str) -> None:
-    # AssumeRole comes before any change: a throttle is retried until the deadline (a 6 s Lambda here).
-    central.timeout_ms = 6_000 if kind == "throttle" else 20_000
+    # AssumeRole comes before any change: a throttle is retried until the deadline (a 10 s Lambda here).
+    central.timeout_ms = 10_000 if kind == "throttle" else 20_000
     central.arm(Fault(kind, "AssumeRole", 999))
     played, elapsed = _timed_create(central, {"ModelPackageArn": "fraud/1", "ModelApprovalStatus": "Approved",
                                               "RoleArn": ROLE})
@@ -351,9 +351,9 @@ def test_sts_refusing_the_role_fails_naming_role_arn_with_no_sagemaker_call(cent
     if kind == "denied":
         assert played.calls.get("AssumeRole") == 1  # a refusal is not retried
     else:
-        assert played.calls.get("AssumeRole", 0) >= 5  # a throttle is, more than botocore's 3 attempts
+        assert played.calls.get("AssumeRole", 0) >= 4  # a throttle is, more than botocore's 3 attempts
     assert central.violations == []
-    _record(f"STS AssumeRole {'AccessDenied' if kind == 'denied' else 'Throttling, persistent (6 s Lambda)'} "
+    _record(f"STS AssumeRole {'AccessDenied' if kind == 'denied' else 'Throttling, persistent (10 s Lambda)'} "
             "(RoleArn)", played, reason, elapsed, central.timeout_ms / 1000)
 
 
