@@ -19,7 +19,7 @@ PYTHON313 := $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.1
 NO_PYTHON313 := python3.13 is needed (the Lambda's python): install it with 'pyenv install 3.13' or your OS's python3.13 package, and put it on PATH
 SAM_RUN := $(if $(PYTHON313),PATH="$(dir $(PYTHON313)):$$PATH" PYTHON313="$(PYTHON313)") SAM_CLI_TELEMETRY=0
 
-.PHONY: setup demo test lint typecheck templates docs build stackset bench coldpath reliability fuzz clean python313
+.PHONY: setup demo test lint typecheck templates docs build stackset bench coldpath fleet reliability fuzz clean python313
 
 setup: $(STAMP)
 
@@ -93,6 +93,12 @@ bench: python313 $(STAMP) build $(FLOOR)/.installed
 # What each candidate costs on the cold path, in the same Lambda setting (bench/coldpath.py).
 coldpath: python313 $(STAMP) build $(FLOOR)/.installed
 	FLOOR_PYTHON="$(FLOOR)/bin/python" $(BIN)/python bench/coldpath.py
+
+# A fleet deployed at once against a throttled registry, each event a cold process of
+# the built package (bench/fleet.py); FLEET_ARGS for its flags (--resources 50 100 200,
+# --caps 1 2 5 20, --concurrency 0 20, --update-rate ...; --help lists them).
+fleet: python313 $(STAMP) build
+	PYTHON313="$(PYTHON313)" $(BIN)/python bench/fleet.py $(FLEET_ARGS)
 
 $(FLOOR)/.installed: bench/floor-requirements.txt
 	$(if $(PYTHON313),,$(error $(NO_PYTHON313)))

@@ -45,10 +45,16 @@ def main() -> int:
     parser.add_argument("--timeout-ms", type=int, default=60_000)
     parser.add_argument("--result", required=True)
     parser.add_argument("--code-dir", default=str(Path(__file__).resolve().parent.parent / "handler"))
+    # make fleet measures the retries' longest wait: it replaces timing.RETRY_CAP here.
+    parser.add_argument("--retry-cap", type=float, default=None)
     args = parser.parse_args()
     event = json.loads(sys.stdin.read())
     context = LambdaContext(args.timeout_ms)
     sys.path.insert(0, args.code_dir)
+    if args.retry_cap is not None:
+        from model_package_resource import timing
+
+        timing.RETRY_CAP = args.retry_cap
     from app import lambda_handler
 
     result = lambda_handler(event, context.typed())

@@ -77,6 +77,12 @@ class ResponseReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def setup(self) -> None:
+                # The TLS handshake in this connection's own thread, not in the one that
+                # accepts: a fleet's responses arrive together.
+                self.request = context.wrap_socket(self.request, server_side=True)
+                super().setup()
+
             def do_PUT(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = self.rfile.read(length)
@@ -94,8 +100,10 @@ class ResponseReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((self.host, self.port), Handler)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the listen backlog: a fleet's responses arrive together
+
+        server = Server((self.host, self.port), Handler)
         self.port = server.server_address[1]
         self._server = server
         threading.Thread(target=server.serve_forever, daemon=True).start()

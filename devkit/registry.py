@@ -7,7 +7,8 @@ Each account owns its packages; the caller's account comes from the request's
 credentials (devkit/access.py), and a SageMaker call on another account's package
 is refused unless the group's resource policy grants it. The registry counts the
 requests that reach it per operation, records every SageMaker and AssumeRole call
-with its caller, and injects faults at the HTTP level. Seeded from a file that
+with its caller, injects faults at the HTTP level, and may throttle operations with
+token buckets (devkit/throttle.py, for make fleet). Seeded from a file that
 describes accounts, model package groups (with their policies), versions as a
 pipeline leaves them, and roles."""
 
@@ -28,6 +29,7 @@ from typing import Any, NamedTuple, NoReturn
 from . import access, dynamodb_table, sagemaker_fidelity, seeding, wire
 from .seeding import SeedError as SeedError  # re-exported: the runner's and tests' import
 from .seeding import load_document as load_document
+from .throttle import Throttle
 
 REGION = "eu-west-1"
 FUNCTION_ACCOUNT = access.FUNCTION_ACCOUNT
@@ -93,6 +95,9 @@ class LocalRegistry:
     requests: Counter[str] = field(default_factory=Counter)
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    # Token buckets per operation: a request that finds its bucket empty is answered
+    # with the service's throttling error (the registry's own clients are never throttled).
+    throttle: Throttle | None = None
     _server: Any = None
     _clients: dict[tuple[str, str, str | None], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -261,6 +266,10 @@ class LocalRegistry:
             with self._lock:
                 self.requests[request.operation] += 1
             caller = access.caller_of(request.access_key, environ.get("HTTP_X_MOTO_ACCOUNT_ID"), request.region)
+            throttle = self.throttle
+            if throttle is not None and not caller.own and not throttle.admit(request.operation):
+                status, code, message = wire.ERRORS["throttle"][request.protocol]
+                return _answer(start_response, *wire.error(request, status, code, message))
             allowed, account, denied = self._authorize(request, caller)
             if fault is not None and fault.kind == "slow":
                 time.sleep(fault.delay)

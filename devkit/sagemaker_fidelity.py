@@ -53,6 +53,9 @@ class _State:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        # SageMaker applies each UpdateModelPackage atomically; moto's is a read, a
+        # merge and a write, which two concurrent calls on one package would interleave.
+        self.updating = threading.Lock()
         self.extra: dict[str, dict[str, Any]] = {}
         self.ready_at: dict[str, float] = {}
         self.status: dict[str, str] = {}
@@ -154,23 +157,24 @@ def install() -> None:
             return ActionResult({"ModelPackageArn": package.arn})  # idempotent replay
         if seen is not None:  # rules.CLIENT_TOKEN_REUSE, at its strictest
             raise ValidationError("ClientToken was already used with different parameters")
-        live = package.gen_response_object()
-        try:
-            updated = apply_update(live, request)
-        except rules.Refusal as refusal:
-            if refusal.code == "ConflictException":
-                raise ConflictException(str(refusal)) from refusal
-            raise ValidationError(str(refusal)) from refusal
-        if "ModelApprovalStatus" in request:
-            package.set_model_approval_status(updated["ModelApprovalStatus"])
-        package.approval_description = updated.get("ApprovalDescription")
-        package.customer_metadata_properties = updated.get("CustomerMetadataProperties")
-        package.additional_inference_specifications = updated.get("AdditionalInferenceSpecifications")
-        with STATE.lock:
-            STATE.extra[package.arn] = {k: updated[k] for k in EXTRA_FIELDS if k in updated}
-            if token is not None:
-                STATE.tokens[token] = fingerprint
-        package.modifications_done()
+        with STATE.updating:
+            live = package.gen_response_object()
+            try:
+                updated = apply_update(live, request)
+            except rules.Refusal as refusal:
+                if refusal.code == "ConflictException":
+                    raise ConflictException(str(refusal)) from refusal
+                raise ValidationError(str(refusal)) from refusal
+            if "ModelApprovalStatus" in request:
+                package.set_model_approval_status(updated["ModelApprovalStatus"])
+            package.approval_description = updated.get("ApprovalDescription")
+            package.customer_metadata_properties = updated.get("CustomerMetadataProperties")
+            package.additional_inference_specifications = updated.get("AdditionalInferenceSpecifications")
+            with STATE.lock:
+                STATE.extra[package.arn] = {k: updated[k] for k in EXTRA_FIELDS if k in updated}
+                if token is not None:
+                    STATE.tokens[token] = fingerprint
+            package.modifications_done()
         return ActionResult({"ModelPackageArn": package.arn})
 
     def group_of(self: Any, request: Mapping[str, Any]) -> Any:

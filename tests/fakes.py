@@ -88,7 +88,7 @@ class MemoryGateway:
     def __init__(self, sagemaker: MemorySageMaker, arn: str) -> None:
         self.sagemaker, self.arn = sagemaker, arn
 
-    def describe(self) -> dict[str, Any] | None:
+    def describe(self, *, reverting: bool = False) -> dict[str, Any] | None:
         self.sagemaker.describes += 1
         live = self.sagemaker.packages.get(self.arn)
         return copy.deepcopy(live) if live is not None else None

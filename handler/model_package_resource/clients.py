@@ -7,7 +7,12 @@ parameter DEADLINE, which the `provide-client-params` hook moves into the call's
 request context, and the `request-created` hook (run before every attempt,
 botocore's retries included) checks it. So no attempt starts that could still run
 when the response must go, even in a worker thread whose invocation was answered
-already; and a client shared by two invocations checks each call against its own."""
+already; and a client shared by two invocations checks each call against its own.
+
+Retries are botocore's own, through its `needs-retry` event, but with the policy of
+retry.py in place of the standard mode's 3 attempts: SageMaker and STS calls are
+retried until the deadline (less the time kept for a revert), the record table's
+for a few seconds only."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import timing
+from . import retry, timing
 
 if TYPE_CHECKING:
     import botocore.session
@@ -74,7 +79,7 @@ def _client(
     from botocore.config import Config
 
     config = Config(  # type: ignore[call-arg]  # user_agent_appid: newer than the stubs
-        retries={"mode": "standard", "total_max_attempts": timing.ATTEMPTS},
+        retries={"mode": "standard"},  # its checks of what is retryable; its limit is replaced below
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         user_agent_appid="model-package-resource",
@@ -88,7 +93,26 @@ def _client(
         aws_secret_access_key=keys.get("aws_secret_access_key"),
         aws_session_token=keys.get("aws_session_token"),
     )
-    return watch_deadline(made)
+    return watch_deadline(install_retries(made, service))
+
+
+def install_retries(made: Any, service: str) -> Any:
+    """Replace the standard mode's retry handler of `made` (3 attempts) with the
+    policy of retry.py: the record table's for DynamoDB, the deadline's for
+    SageMaker and STS (AssumeRole comes before any change, so waiting costs no
+    revert, and an event that cannot assume its role cannot do anything else)."""
+    name = made.meta.service_model.service_id.hyphenize()
+    # botocore 1.44's unique ids for the standard mode's handlers: the retry decision,
+    # and the "max=3" it would announce in each attempt's amz-sdk-request header.
+    made.meta.events.unregister(f"needs-retry.{name}", unique_id=f"retry-config-{name}")
+    made.meta.events.unregister(f"request-created.{name}", unique_id=f"seed-max-attempts-{name}")
+    if service == "dynamodb":
+        policy = retry.RetryPolicy(cap=timing.TABLE_RETRY_CAP, within=timing.TABLE_RETRY_SECONDS)
+    else:
+        policy = retry.RetryPolicy(cap=timing.RETRY_CAP)
+    hook = retry.RetryHook(policy, DEADLINE)
+    made.meta.events.register(f"needs-retry.{name}", hook, unique_id=f"retry-config-{name}")
+    return made
 
 
 def watch_deadline(made: Any) -> Any:

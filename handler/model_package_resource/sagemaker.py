@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ConnectTimeoutError, ParamValidationError, ReadTimeoutError
 
-from . import timing
+from . import retry, timing
 from .clients import DEADLINE
 from .errors import (
     AccessDenied,
@@ -54,14 +54,14 @@ class SageMakerGateway:
     # The current plan's part of each ClientToken (see client_token).
     attempt: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def describe(self) -> dict[str, Any] | None:
+    def describe(self, *, reverting: bool = False) -> dict[str, Any] | None:
         """The live package, or None when it does not exist. Each description starts
-        a new attempt: the calls planned from it share their part of the ClientToken."""
+        a new attempt: the calls planned from it share their part of the ClientToken.
+        `reverting`: learning what landed before a revert, in the time kept for it."""
         self.attempt = uuid.uuid4().hex
+        deadline = self.deadline.for_revert() if reverting else self.deadline
         try:
-            response = self.client.describe_model_package(
-                ModelPackageName=self.package.arn, **{DEADLINE: self.deadline}
-            )
+            response = self.client.describe_model_package(ModelPackageName=self.package.arn, **{DEADLINE: deadline})
         except self.client.exceptions.ClientError as error:
             if self._is_missing(error):
                 return None
@@ -118,11 +118,14 @@ class SageMakerGateway:
 
     def _domain_error(
         self, operation: str, error: BaseException, request: Mapping[str, Any] | None = None
-    ) -> SageMakerError:
+    ) -> SageMakerError | TimedOut:
         code, message, status = aws_error(error)
         path = ", ".join(k for k in request if k != "ModelPackageArn") if request else None
         if code in ("AccessDeniedException", "AccessDenied"):
             return AccessDenied(self._access_hint(operation), "ModelPackageArn")  # access is to the package
+        if retry.is_throttling(getattr(error, "response", {})):  # retried until no attempt fitted in the time left
+            detail = f"{operation} throttled ({code}) until no time was left to retry"
+            return TimedOut(detail, path or "ModelPackageArn")
         message = withheld(message, request)
         if code == "ConflictException":
             return ConcurrentUpdate(f"{operation} failed: {code}: {message}", path)

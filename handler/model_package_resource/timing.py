@@ -25,14 +25,28 @@ DEFAULT_SERVICE_TIMEOUT = 3600
 # The response must reach CloudFormation this long before its ServiceTimeout.
 SERVICE_TIMEOUT_MARGIN = 1.0
 
-# SageMaker, DynamoDB and STS calls: botocore's standard retry mode, 3 attempts in
-# all. Each attempt connects within CONNECT_TIMEOUT and reads within READ_TIMEOUT,
-# both shortened, in a few steps, to about a tenth of a short window so that a call
-# always fits in it (a few steps: clients are cached per timeout).
-ATTEMPTS = 3
+# SageMaker, DynamoDB and STS calls. Each attempt connects within CONNECT_TIMEOUT
+# and reads within READ_TIMEOUT, both shortened, in a few steps, to about a tenth of
+# a short window so that a call always fits in it (a few steps: clients are cached
+# per timeout).
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 10.0
+# Retries (retry.py): throttling and transient errors are retried with full jitter
+# for as long as the next attempt can end before the deadline less the time kept for
+# a revert, with no attempt limit. RETRY_CAP is the longest single wait: measured
+# with make fleet against 1, 2, 5 and 20 s (botocore's cap), see docs-fleet.md: 1
+# and 2 s kept the throttle busy to the end of every wave, 2 s with half the
+# throttled requests; 5 and 20 s left it idle at the end.
+RETRY_CAP = 2.0
+# The record table's calls are retried for this long at most, from their first
+# failure: a table that is down fails the event before any change, rather than
+# holding CloudFormation for minutes (SPEC, Failure and release). Its waits are
+# shorter, so that those seconds hold several attempts.
+TABLE_RETRY_SECONDS, TABLE_RETRY_CAP = 3.0, 0.5
 TIMEOUT_SHARE = 0.1
 TIMEOUT_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+# Kept back from a window for undoing a failed event: this many attempts' length (the
+# package described again after a call whose outcome is unknown, then a revert call).
+REVERT_ATTEMPTS = 2
 # The work's window ends this long before the response is due: an outcome handed
 # over at the window's very end still makes it.
 HANDOVER_GRACE = 0.2
@@ -67,8 +81,9 @@ def reserve_for(remaining: float) -> float:
 class Deadline:
     """When the work of one invocation must end: `ends` (a time.monotonic() instant)
     is when the response must go; `cancelled` is set once it went on the work's
-    behalf. `keep` is the time kept back for reverting a failed event (the length
-    of one attempt); the revert itself keeps none (`for_revert`)."""
+    behalf. `keep` is the time kept back for undoing a failed event: by default the
+    length of REVERT_ATTEMPTS attempts (a describe, after a call whose outcome is
+    unknown, and a revert call); the revert itself keeps none (`for_revert`)."""
 
     ends: float
     connect_timeout: float = CONNECT_TIMEOUT
@@ -101,7 +116,8 @@ class Deadline:
 
     def work_remaining(self) -> float:
         """Time in which work may still start: the time kept for a revert excluded."""
-        return self.remaining() - (self.attempt_seconds if self.keep is None else self.keep)
+        kept = REVERT_ATTEMPTS * self.attempt_seconds if self.keep is None else self.keep
+        return self.remaining() - kept
 
     def check(self, operation: str, attempt: int = 1) -> None:
         """Refuse to start an attempt that could still run when the window ends

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 
 class Gateway(Protocol):
-    def describe(self) -> dict[str, Any] | None: ...
+    def describe(self, *, reverting: bool = False) -> dict[str, Any] | None: ...
     def describe_ready(self) -> dict[str, Any]: ...
     def update(self, request: Mapping[str, Any], *, reverting: bool = False) -> None: ...
 
@@ -249,7 +249,7 @@ class Transaction:
         current = None
         if self.unknown:
             try:
-                current = self.gateway.describe()
+                current = self.gateway.describe(reverting=True)
             except Exception:  # noqa: BLE001 - then the revert is computed as if it landed
                 current = None
         calls, cannot = plan_revert(pre_image, self.applied, current)

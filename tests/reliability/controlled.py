@@ -7,7 +7,7 @@ a FAILED one can be checked against its pre-image."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,31 @@ class OnCalls(Fault):
             return False
         self.seen += 1
         kind = self.script.get(self.seen)
+        if kind is None:
+            return False
+        self.kind = kind
+        self.fired += 1
+        return True
+
+
+class OnRequests(OnCalls):
+    """Answer each request of one operation by a rule on its number (from 1) and its
+    parameters: `rule(n, params)` is a fault kind, or None to let it through. For
+    faults that follow a call through its retries, whose number depends on time."""
+
+    def __init__(self, operation: str, rule: Callable[[int, Mapping[str, Any]], str | None]) -> None:
+        super().__init__(operation, {})
+        self.rule = rule
+
+    def __repr__(self) -> str:
+        return f"OnRequests({self.operation!r})"
+
+    def applies(self, request: Any) -> bool:  # called under the registry's lock
+        if self.operation not in ("*", request.operation, f"{request.service}:*",
+                                  f"{request.service}:{request.operation}"):
+            return False
+        self.seen += 1
+        kind = self.rule(self.seen, request.params)
         if kind is None:
             return False
         self.kind = kind

@@ -19,7 +19,7 @@ from devkit.registry import Fault, LocalRegistry
 from devkit.runner import Lifecycle, Played
 from tests.helpers import Context
 from tests.reliability import stats
-from tests.reliability.controlled import ControlledLifecycle, OnCalls, differences, image, managed, records
+from tests.reliability.controlled import ControlledLifecycle, OnCalls, OnRequests, differences, image, managed, records
 
 PROPS = {"ModelPackageArn": "churn/2", "ModelApprovalStatus": "Approved",
          "CustomerMetadataProperties": {"ticket": "CAB-1234"}}
@@ -34,13 +34,21 @@ class Row:
     timeout_ms: int = 20_000
     response_failures: int = 0  # the receiver answers this many PUTs with HTTP 500 first
     read_timeout: int = 10  # the SageMaker client's read timeout, seconds
+    # Operations whose count in `attempts` is a minimum: retried until the deadline,
+    # their number depends on the jitter's draws.
+    at_least: tuple[str, ...] = ()
 
 
 ROWS = [
-    Row("ThrottlingException x2 on update", [Fault("throttle", "UpdateModelPackage", 2)], "SUCCESS",
-        {"DescribeModelPackage": 1, "UpdateModelPackage": 3}),
-    Row("ThrottlingException, persistent", [Fault("throttle", "UpdateModelPackage", 99)],
-        "SageMaker error at CustomerMetadataProperties, ModelApprovalStatus: UpdateModelPackage failed: ThrottlingException", {"UpdateModelPackage": 3}),
+    # More than botocore's standard 3 attempts: throttling is retried within the event's time.
+    Row("ThrottlingException x5 on update", [Fault("throttle", "UpdateModelPackage", 5)], "SUCCESS",
+        {"DescribeModelPackage": 1, "UpdateModelPackage": 6}),
+    # A 10 s Lambda: a 7.8 s window, each attempt budgeted 1 s and one kept for a revert,
+    # waits of at most 1, 2, 2 s: more than 3 attempts, then Timed out before the response is due.
+    Row("ThrottlingException, persistent (10 s Lambda)", [Fault("throttle", "UpdateModelPackage", 999)],
+        "Timed out at CustomerMetadataProperties, ModelApprovalStatus: UpdateModelPackage throttled "
+        "(ThrottlingException) until no time was left", {"UpdateModelPackage": 4}, timeout_ms=10_000,
+        at_least=("UpdateModelPackage",)),
     Row("ConflictException x1 on update", [Fault("conflict", "UpdateModelPackage", 1)], "SUCCESS",
         {"DescribeModelPackage": 2, "UpdateModelPackage": 2}),
     Row("ConflictException, persistent", [Fault("conflict", "UpdateModelPackage", 99)],
@@ -54,9 +62,10 @@ ROWS = [
         {"DescribeModelPackage": 2, "UpdateModelPackage": 1}),
     Row("read timeout x1 (slow 2 s, 1 s read timeout)", [Fault("slow", "DescribeModelPackage", 1, 2.0)],
         "SUCCESS", {"DescribeModelPackage": 2, "UpdateModelPackage": 1}, read_timeout=1),
-    # A 4 s Lambda: a 3 s window, so each attempt reads within 0.3 s, and 3 attempts fit.
-    Row("slow until past the deadline (4 s Lambda)", [Fault("slow", "DescribeModelPackage", 99, 30.0)],
-        "Timed out", {"DescribeModelPackage": 3}, timeout_ms=4_000),
+    # A 4 s Lambda: a 2.8 s window, so each attempt reads within 0.2 s; read timeouts are
+    # retried (a transient error) until one attempt is left for a revert.
+    Row("slow until past the deadline (4 s Lambda)", [Fault("slow", "DescribeModelPackage", 999, 30.0)],
+        "Timed out", {"DescribeModelPackage": 4}, timeout_ms=4_000, at_least=("DescribeModelPackage",)),
     Row("ResponseURL fails x2, then succeeds", [], "SUCCESS", {"DescribeModelPackage": 1, "UpdateModelPackage": 1},
         response_failures=2),
 ]
@@ -82,7 +91,7 @@ def test_fault(row: Row, registry: LocalRegistry, receiver: ResponseReceiver, la
     reason = (played.response or {}).get("Reason", "")
     assert (played.status == "SUCCESS") if row.outcome == "SUCCESS" else reason.startswith(row.outcome), reason
     made = {op: registry.requests.get(op, 0) for op in row.attempts}
-    assert made == row.attempts
+    assert made == {op: max(n, made[op]) if op in row.at_least else n for op, n in row.attempts.items()}
     assert receiver.attempts == row.response_failures + len(receiver.received)
     stats.FAULTS.append({"fault": row.name, "outcome": played.status if row.outcome == "SUCCESS" else reason[:60],
                          "attempts": ", ".join(f"{op.replace('ModelPackage', '')} {n}" for op, n in made.items()),
@@ -203,9 +212,13 @@ def test_refusal_of_the_revert_says_so_and_the_delete_releases_the_package(
         controlled: ControlledLifecycle) -> None:
     arn = controlled.labels["churn/2"]
     before = image(controlled.describe(arn))
-    # The second call fails (HTTP 500 on each of botocore's 3 attempts), then its revert is refused.
-    controlled.arm(OnCalls("UpdateModelPackage", {2: "http500", 3: "http500", 4: "http500", 5: "denied"}))
+    # The second call (the declared SourceUri) fails with HTTP 500 on every attempt until no
+    # time is left (a 6 s Lambda), then the reverts are refused.
+    controlled.timeout_ms = 6_000
+    controlled.arm(OnRequests("UpdateModelPackage", lambda n, params: None if n == 1 else (
+        "http500" if params.get("SourceUri") == TWO_CALLS["SourceUri"] else "denied")))
     played, elapsed = _timed_create(controlled, TWO_CALLS)
+    controlled.timeout_ms = 20_000
     reason = _reason(played)
     assert played.status == "FAILED"
     # The second call's outcome was unknown: the package described again shows it did not land
@@ -214,7 +227,8 @@ def test_refusal_of_the_revert_says_so_and_the_delete_releases_the_package(
                              "metadata ticket, ApprovalDescription, InferenceSpecification"), reason
     assert "SageMaker error: UpdateModelPackage failed: InternalFailure" in reason and len(reason) <= 256
     assert played.response["PhysicalResourceId"] == arn  # type: ignore[index]
-    assert played.calls.get("UpdateModelPackage") == 5 and played.calls.get("DescribeModelPackage") == 2
+    # applied, more than 3 attempts, a revert; the package described again after the unknown outcome
+    assert played.calls.get("UpdateModelPackage", 0) >= 6 and played.calls.get("DescribeModelPackage") == 2
     # The record keeps what is left changed as the resource's: the Delete that follows reads
     # it and gives it back.
     delete = controlled.played[-1]
@@ -223,7 +237,8 @@ def test_refusal_of_the_revert_says_so_and_the_delete_releases_the_package(
     assert differences(before, image(controlled.describe(arn)), released=True) == []
     assert managed(controlled.registry, controlled.logical_id) == []
     assert controlled.failures == []
-    _record("refused on the last call, then the revert refused", played, reason, elapsed)
+    _record("HTTP 500 on the last call until the deadline, then the revert refused (6 s Lambda)", played, reason,
+            elapsed, 6.0)
 
 
 def test_a_revert_refused_after_an_access_denied_still_says_what_is_left_changed(
@@ -329,16 +344,21 @@ def central(registry: LocalRegistry, receiver: ResponseReceiver) -> ControlledLi
 @pytest.mark.parametrize("kind", ["denied", "throttle"])
 def test_sts_refusing_the_role_fails_naming_role_arn_with_no_sagemaker_call(central: ControlledLifecycle,
                                                                           kind: str) -> None:
-    central.arm(Fault(kind, "AssumeRole", 99))
+    # AssumeRole comes before any change: a throttle is retried until the deadline (a 10 s Lambda here).
+    central.timeout_ms = 10_000 if kind == "throttle" else 20_000
+    central.arm(Fault(kind, "AssumeRole", 999))
     played, elapsed = _timed_create(central, {"ModelPackageArn": "fraud/1", "ModelApprovalStatus": "Approved",
                                               "RoleArn": ROLE})
     reason = _reason(played)
     assert played.status == "FAILED" and reason.startswith("Cannot assume role at RoleArn"), reason
     assert not any(op.endswith("ModelPackage") for op in played.calls)
-    assert played.calls.get("AssumeRole") == (1 if kind == "denied" else 3)  # a throttle is retried
+    if kind == "denied":
+        assert played.calls.get("AssumeRole") == 1  # a refusal is not retried
+    else:
+        assert played.calls.get("AssumeRole", 0) >= 4  # a throttle is, more than botocore's 3 attempts
     assert central.violations == []
-    _record(f"STS AssumeRole {'AccessDenied' if kind == 'denied' else 'Throttling, persistent'} (RoleArn)",
-            played, reason, elapsed)
+    _record(f"STS AssumeRole {'AccessDenied' if kind == 'denied' else 'Throttling, persistent (10 s Lambda)'} "
+            "(RoleArn)", played, reason, elapsed, central.timeout_ms / 1000)
 
 
 def test_sagemaker_access_denied_names_the_three_fixes(central: ControlledLifecycle) -> None:

@@ -73,7 +73,8 @@ MORE = st.fixed_dictionaries({}, optional={
 
 def _update_refusals(n: int) -> st.SearchStrategy[Fault]:
     """The Nth UpdateModelPackage refused (denied, a ValidationException, conflict),
-    failing after the retries (HTTP 500 three times), or refused and its revert too."""
+    answered HTTP 500 three times (absorbed by the retries, which go on until the
+    deadline), or refused and its revert refused too."""
     scripts: list[dict[int, str]] = [{n: "denied"}, {n: "refused"}, {n: "http500", n + 1: "http500", n + 2: "http500"},
                                      {n: "denied", n + 1: "denied"}, {n: "conflict"}]
     return st.sampled_from(scripts).map(lambda script: OnCalls("UpdateModelPackage", script))

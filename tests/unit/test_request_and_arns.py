@@ -115,7 +115,7 @@ class FakeSts:
         self.expires_in, self.refuse = expires_in, refuse
 
     def assume_role(self, **params: Any) -> dict[str, Any]:
-        params.pop("__budget", None)
+        params.pop("__deadline", None)
         self.calls.append(params)
         if self.refuse:
             from botocore.exceptions import ClientError

@@ -64,7 +64,8 @@ def gateway(client: FakeClient, role: Any = None, slept: list[float] | None = No
         (refused("ValidationException", "bad"), Refused, "SageMaker error at ModelApprovalStatus: UpdateModelPackage refused"),
         # Missing means missing: only DescribeModelPackage says so; an update's "does not exist" is a refusal.
         (refused("ValidationException", "Model package does not exist"), Refused, "does not exist"),
-        (refused("ThrottlingException", "Rate exceeded"), SageMakerError, "ThrottlingException"),
+        # throttling is retried until no time is left to retry: then it timed out
+        (refused("ThrottlingException", "Rate exceeded"), TimedOut, "throttled (ThrottlingException) until no time"),
         (refused("AccessDeniedException"), AccessDenied, "RegistryAccountIds"),
         (ReadTimeoutError(endpoint_url="https://x"), TimedOut, "did not answer in time"),
         (ConnectionClosedError(endpoint_url="https://x"), SageMakerError, "could not be reached"),
