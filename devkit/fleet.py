@@ -272,7 +272,9 @@ class _Fleet:
                 result.reasons.append(f"{event.resource.logical_id} {event.body['RequestType']}: {status} {reason}")
             if "X-Amz-Signature" in output:
                 result.leaks += 1
-        result.minimum = {DESCRIBE: len(played), UPDATE: len(played)}  # one describe, one update per event
+        # One describe and one update per event (two events racing for one package's
+        # record may describe again: the one that lost plans again).
+        result.minimum = {DESCRIBE: len(played), UPDATE: len(played)}
         for bucket in BUCKETS:
             result.admitted[bucket], result.throttled[bucket] = throttle.counts(bucket)
         needed = {**result.minimum, TABLE: result.admitted[TABLE]}  # the table's: as many as it took
@@ -380,9 +382,14 @@ def image(registry: LocalRegistry, arn: str) -> dict[str, Any]:
     return state
 
 
-def records(registry: LocalRegistry) -> list[dict[str, Any]]:
-    """The prior-state records of resources not released (a Delete leaves its record
-    emptied and marked released, for DynamoDB's TTL)."""
+def records(registry: LocalRegistry) -> list[str]:
+    """What the packages' records still name a resource as managing (or leasing):
+    none, once every resource of the fleet is deleted."""
+    import json
+
+    from model_package_resource.record import decode_ownership
+    from model_package_resource.table import PACKAGE_RECORD
+
     client = registry.client(account=FUNCTION_ACCOUNT, service="dynamodb")
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": registry.table_name, "ConsistentRead": True}
@@ -390,5 +397,16 @@ def records(registry: LocalRegistry) -> list[dict[str, Any]]:
         page = client.scan(**kwargs)
         items += page.get("Items", [])
         if "LastEvaluatedKey" not in page:
-            return [item for item in items if "ExpiresAt" not in item]
+            break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    named = []
+    for item in items:
+        if item["ResourceKey"]["S"] != PACKAGE_RECORD:
+            named.append(f"{item['ModelPackageArn']['S']}: a record of the earlier format")
+            continue
+        ownership = decode_ownership(json.loads(item["Ownership"]["S"]))
+        named += [f"{item['ModelPackageArn']['S']}: {key[1]}" for key, entry in ownership.entries.items()
+                  if entry.managers]
+        if "Lease" in item:
+            named.append(f"{item['ModelPackageArn']['S']}: leased")
+    return named

@@ -23,13 +23,14 @@ def test_a_throttled_fleet_all_succeeds_and_leaves_every_package_as_before(
     assert [phase.name for phase in result.phases] == ["create", "update", "replacement", "delete"]
     for phase in result.phases:
         assert phase.statuses == {"SUCCESS": phase.events}, f"{phase.name}: {phase.reasons}"
-        assert phase.admitted[DESCRIBE] == phase.minimum[DESCRIBE], phase.name
+        # a race for a shared package's record makes its loser describe again
+        assert phase.minimum[DESCRIBE] <= phase.admitted[DESCRIBE] <= phase.minimum[DESCRIBE] + 2 * 2, phase.name
         assert phase.admitted[UPDATE] == phase.minimum[UPDATE], phase.name
         assert phase.leaks == 0
     assert [phase.events for phase in result.phases] == [10, 10, 20, 10]
     # AND the throttle did throttle: the retries absorbed it
     assert sum(phase.throttled[UPDATE] for phase in result.phases) > 0
-    # AND every package is as it was before the fleet, with no prior-state record left
+    # AND every package is as it was before the fleet, no record naming any resource
     assert result.changed == [] and result.records_left == 0
     assert registry.throttle is None
 

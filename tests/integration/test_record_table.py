@@ -54,8 +54,8 @@ def test_a_create_leaves_the_packages_record_confirmed(lifecycle: Lifecycle, reg
     assert "Lease" not in item and "ExpiresAt" not in item
     ownership = json.loads(item["Ownership"]["S"])
     assert ownership["entries"] == {
-        "field:ModelApprovalStatus": {"managers": [[ME, "Approved"]], "prior": "PendingManualApproval"},
-        "metadata:ticket": {"managers": [[ME, "CAB-1"]], "prior": None},
+        "field:ModelApprovalStatus": {"managers": [[ME, "Approved", True]], "prior": "PendingManualApproval"},
+        "metadata:ticket": {"managers": [[ME, "CAB-1", True]], "prior": None},
     }
     assert ownership["resources"][ME]["last"]["status"] == "SUCCESS"
 
