@@ -316,6 +316,12 @@ def test_function_is_what_the_contract_names() -> None:
         "governor", "governor-ServiceToken", "/aws/lambda/governor"]
 
 
+def test_the_function_has_no_reserved_concurrency() -> None:
+    # An invocation over a cap waits in Lambda's asynchronous queue, past its ServiceTimeout
+    # under a fleet (measured with make fleet): SageMaker's throttle is the handler's retries' to absorb.
+    assert "ReservedConcurrentExecutions" not in template()["Resources"]["ModelPackageResourceFunction"]["Properties"]
+
+
 def test_consumer_example_uses_every_kind_of_property() -> None:
     decoded, _ = decode(str(ROOT / "examples" / "consumer.yaml"))
     properties: dict[str, Any] = {}
