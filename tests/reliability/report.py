@@ -25,16 +25,19 @@ def main() -> int:
     for key in ("events fuzzed", "events answered SUCCESS", "events answered FAILED",
                 "events refused for their ResponseURL"):
         print(f"  {key:<44}{counts.get(key, 0):>8,}")
-    print("\nLifecycle state machine against the local registry (nothing of others lost, declared state")
-    print("reached after each success, redelivery answered alike, one response per invocation; a FAILED")
-    print("event leaves each package as found unless it says \"Failed and not fully reverted\"; a lifecycle")
-    print("ending in Delete gives back what it changed and leaves no prior-state record)")
-    for key in ("lifecycle sequences run", "lifecycle events played", "failed updates rolled back",
-                "rollbacks refused (a key changed meanwhile)", "events played with a fault armed",
-                "faults injected (requests answered with a fault)", "late events (past their ServiceTimeout)",
-                "out-of-band edits between events", "FAILED answers checked against the pre-image",
-                "FAILED and not fully reverted (said so)", "failed deletes retried",
-                "whole lifecycles checked (ending in Delete)", "invariant checks"):
+    print("\nLifecycle state machine: three stacks on three packages, against the local registry (nothing")
+    print("of others lost; one response per invocation, both deliveries of an event answered alike; a FAILED")
+    print("event leaves each package as found unless it says \"Failed and not fully reverted\"; each managed")
+    print("item holds what its last setter declares; no record names a resource as manager of what it does")
+    print("not declare; once every stack is deleted, each package is as before the first and no record")
+    print("names any resource)")
+    for key in ("lifecycle sequences run", "lifecycle events played", "events answered SUCCESS",
+                "failed updates rolled back", "rollbacks refused (a key changed meanwhile)",
+                "events delivered twice (again)", "events delivered twice (at once)",
+                "events played with a fault armed", "faults injected (requests answered with a fault)",
+                "late events (past their ServiceTimeout)", "out-of-band edits between events",
+                "FAILED answers checked against the pre-image", "FAILED and not fully reverted (said so)",
+                "failed deletes retried", "whole lifecycles checked (every stack deleted)", "invariant checks"):
         print(f"  {key:<50}{counts.get(key, 0):>8,}")
     print("\nFault matrix (faults injected at the HTTP level; calls: requests that reached the registry")
     print("in the faulted event)")
