@@ -64,6 +64,9 @@ def gateway(client: FakeClient, role: Any = None, slept: list[float] | None = No
         (refused("ValidationException", "bad"), SageMakerError, "SageMaker error at ModelApprovalStatus"),
         (refused("ValidationException", "Model package does not exist"), PackageNotFound, "does not exist"),
         (refused("AccessDeniedException"), AccessDenied, "RegistryAccountIds"),
+        # Throttling reaches the gateway only once the retries found no more time (retry.py)
+        (refused("ThrottlingException", "Rate exceeded"), TimedOut,
+         "Timed out at ModelApprovalStatus: UpdateModelPackage throttled (ThrottlingException) until no time was left"),
         (ReadTimeoutError(endpoint_url="https://x"), TimedOut, "did not answer in time"),
         (ConnectionClosedError(endpoint_url="https://x"), SageMakerError, "could not be reached"),
     ],
