@@ -127,8 +127,9 @@ def report(result: FleetResult, seconds: float) -> None:
         print(f"  {phase.name:<12}{phase.events:>7}{phase.statuses.get('SUCCESS', 0):>8}{failed:>7}"
               f"{phase.wall:>8.1f}{phase.floor:>8.1f}{'x' + format(phase.ratio, '.2f'):>7}  {throttled:<17}"
               f"{calls + ' (' + minimum + ')':<24}{phase.event_rss_mb:>10.1f} / {phase.registry_rss_mb:>6.1f} MB")
+        busy = (phase.last_call - phase.first_call) / phase.floor if phase.floor else 0.0
         print(f"      {SHORT[phase.binding]} calls admitted from {phase.first_call:.1f} s to {phase.last_call:.1f} s "
-              f"after the launch")
+              f"after the launch: x{busy:.2f} of the floor from the first call")
         for reason in phase.reasons[:3]:
             print(f"      {reason[:150]}")
         if phase.queue_retries:

@@ -22,6 +22,7 @@ import heapq
 import json
 import os
 import select
+import signal
 import sys
 import time
 from typing import Any
@@ -46,11 +47,16 @@ def _start(job: dict[str, Any]) -> int:
 
 def main() -> int:
     limit = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    parent = os.getppid()
     due: list[tuple[float, int, dict[str, Any]]] = []  # (when, order, job)
     running: dict[int, tuple[dict[str, Any], float]] = {}
     tries: dict[str, int] = {}
     order, buffered, reading = 0, b"", True
     while reading or due or running:
+        if os.getppid() != parent:  # the harness is gone: so are its registry and receiver
+            for pid in running:
+                os.kill(pid, signal.SIGTERM)
+            return 1
         now = time.monotonic()
         while due and due[0][0] <= now:
             _, _, job = heapq.heappop(due)

@@ -199,3 +199,26 @@ def test_the_dynamodb_throughput_error_is_throttling() -> None:
     assert is_throttling({"Error": {"Code": "Throttling"}})
     assert not is_throttling({"Error": {"Code": "ValidationException"}})
     assert not is_throttling({})
+
+
+@pytest.mark.parametrize("service", ["sagemaker", "dynamodb", "sts"])
+def test_the_clients_retry_through_this_policy_alone(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's standard handler (its 3 attempts) is replaced, not joined: were its
+    unique id to change, both would answer needs-retry and the waits would add up."""
+    from botocore.config import Config
+
+    from model_package_resource import clients
+
+    monkeypatch.setattr("model_package_resource.timing.RETRY_CAP", 0.001)
+    monkeypatch.setattr("model_package_resource.timing.TABLE_RETRY_CAP", 0.001)
+    made = clients.install_retries(session().create_client(
+        service, region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s",
+        config=Config(retries={"mode": "standard"})), service)
+    operation = made.meta.service_model.operation_model(made.meta.service_model.operation_names[0])
+    answers = made.meta.events.emit(
+        f"needs-retry.{service}.{operation.name}", response=_answer("ThrottlingException"), endpoint=None,
+        operation=operation, attempts=3, caught_exception=None, request_dict={"context": {}})
+    handlers = [handler for handler, _ in answers]
+    assert [type(h).__name__ for h in handlers if type(getattr(h, "__self__", None)).__name__ == "RetryHandler"] == []
+    assert [answer for handler, answer in answers if answer is not None] == [0.0]
+    assert sum(isinstance(handler, RetryHook) for handler in handlers) == 1

@@ -67,6 +67,9 @@ def gateway(client: FakeClient, role: Any = None, slept: list[float] | None = No
         # throttling is retried until no time is left to retry: then it timed out
         (refused("ThrottlingException", "Rate exceeded"), TimedOut, "throttled (ThrottlingException) until no time"),
         (refused("AccessDeniedException"), AccessDenied, "RegistryAccountIds"),
+        # Throttling reaches the gateway only once the retries found no more time (retry.py)
+        (refused("ThrottlingException", "Rate exceeded"), TimedOut,
+         "Timed out at ModelApprovalStatus: UpdateModelPackage throttled (ThrottlingException) until no time was left"),
         (ReadTimeoutError(endpoint_url="https://x"), TimedOut, "did not answer in time"),
         (ConnectionClosedError(endpoint_url="https://x"), SageMakerError, "could not be reached"),
     ],
