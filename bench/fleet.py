@@ -2,7 +2,7 @@
 (devkit/fleet.py), measured against the throttle itself.
 
 The local registry (one process: this one) throttles DescribeModelPackage,
-UpdateModelPackage and the prior-state table with token buckets; N resources over
+UpdateModelPackage and the record table with token buckets; N resources over
 several stacks go through Creates, Updates, a replacement wave and Deletes, each
 phase launched all together, each event a cold process as Lambda runs it: by
 default the `sam build` artifact, zipped as SAM zips it, unpacked read-only, on
@@ -143,7 +143,7 @@ def report(result: FleetResult, seconds: float) -> None:
           f"within x{TARGET} of the floor in each phase: {'met' if worst <= TARGET else 'MISSED'} "
           f"(worst x{worst:.2f}); stretch x{STRETCH}: {'met' if worst <= STRETCH else 'not met'}")
     print(f"  packages as before the fleet: {result.packages - len(result.changed)} of {result.packages}; "
-          f"prior-state records left: {result.records_left}"
+          f"records naming a resource left: {result.records_left}"
           + ("" if result.restored else f"  MISSED: {'; '.join(result.changed[:3])}"))
     print(f"  the whole fleet: {seconds:.0f} s\n", flush=True)
 

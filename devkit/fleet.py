@@ -16,7 +16,7 @@ Per phase: the responses' statuses, the wall time from launch to the last respon
 the floor (the time the throttle itself imposes: for each throttled operation, the
 calls needed less its burst, divided by its rate; the largest), the requests
 admitted and throttled per operation, and peak memory. Afterwards every package
-must be as it was before the fleet, and no prior-state record left."""
+must be as it was before the fleet, and no record name a resource."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ ThrottlingException, DynamoDB's ProvisionedThroughputExceededException) before i
 reaches moto, and counted; requests of operations without a bucket pass.
 
 `make fleet` (bench/fleet.py) throttles DescribeModelPackage, UpdateModelPackage
-and the prior-state table (GetItem, PutItem and DeleteItem share one bucket, as
+and the record table (BatchGetItem, GetItem, PutItem and DeleteItem share one bucket, as
 they share the table's capacity)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 # The prior-state table's operations draw on one bucket, named so.
 TABLE = "table"
-TABLE_OPERATIONS = ("GetItem", "PutItem", "DeleteItem")
+TABLE_OPERATIONS = ("BatchGetItem", "GetItem", "PutItem", "DeleteItem")
 
 
 @dataclass
