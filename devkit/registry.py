@@ -216,6 +216,18 @@ class LocalRegistry:
             self.requests.clear()
             self.calls.clear()
 
+    def table_items(self) -> list[dict[str, Any]]:
+        """Every item of the record table, as DynamoDB holds it (a scan by its owner)."""
+        client = self.client(account=FUNCTION_ACCOUNT, service="dynamodb")
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True}
+        while True:
+            page = client.scan(**kwargs)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def _create_table(self) -> None:
         dynamodb_table.create(self.client(account=FUNCTION_ACCOUNT, service="dynamodb"), self.template)
 

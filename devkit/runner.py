@@ -13,6 +13,7 @@ it, and `report` runs tools/drift_report.py against the registry.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,16 +203,8 @@ class Lifecycle:
         from tools.drift_report import as_text, check
 
         environment = self.registry.environment()
-        saved = {name: os.environ.get(name) for name in environment}
-        os.environ.update(environment)
-        try:
+        with environment_set(environment):
             found = check(self.registry.table_name, self.registry.region, endpoint_url=self.registry.endpoint)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
         if expect_drift is not None and (len(found.drifts), found.errors) != (expect_drift, []):
             self.failures.append(f"drift report: expected {expect_drift} drifted items, found "
                                  f"{len(found.drifts)}" + (f" and errors: {'; '.join(found.errors)}"
@@ -382,23 +375,32 @@ def _invoke_warm(event: Mapping[str, Any], environment: Mapping[str, str], timeo
 
     from .lambda_process import LambdaContext
 
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
     clients.clear()
     ROLES.clear()
     try:
-        returned = lambda_handler(dict(event), LambdaContext(timeout_ms).typed())
+        with environment_set(environment):
+            returned = lambda_handler(dict(event), LambdaContext(timeout_ms).typed())
         if results is not None:
             results.append(returned)
+    finally:
+        clients.clear()
+        ROLES.clear()
+    return ""
+
+
+@contextlib.contextmanager
+def environment_set(environment: Mapping[str, str]) -> Iterator[None]:
+    """os.environ with `environment` set, as it was again afterwards."""
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        yield
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        clients.clear()
-        ROLES.clear()
-    return ""
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:

@@ -16,17 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .properties import FIELDS
+
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 # Fields whose value an UpdateModelPackage request replaces (a model card's parts
-# are merged: see MODEL_CARD_PARTS).
-REPLACED_FIELDS = (
-    "ModelApprovalStatus",
-    "ApprovalDescription",
-    "ModelPackageRegistrationType",
-    "InferenceSpecification",
-    "SourceUri",
-    "ModelLifeCycle",
-)
+# are merged instead: _model_card).
+REPLACED_FIELDS = tuple(name for name in FIELDS if name != "ModelCard")
 MAX_METADATA_KEYS = 50
 MAX_SPECIFICATIONS = 15
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from devkit.registry import FUNCTION_ACCOUNT, Fault, LocalRegistry
-from devkit.runner import STACK_ID, Lifecycle, Played
+from devkit.registry import Fault, LocalRegistry
+from devkit.runner import STACK_ID, Lifecycle, Played, environment_set
 from tests.reliability import stats
 
 NOT_FULLY_REVERTED = "Failed and not fully reverted"
@@ -115,17 +115,8 @@ def records(registry: LocalRegistry) -> dict[str, Any]:
     from model_package_resource.record import Record, decode_lease, decode_ownership
     from model_package_resource.table import PACKAGE_RECORD
 
-    client = registry.client(account=FUNCTION_ACCOUNT, service="dynamodb")
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": registry.table_name, "ConsistentRead": True}
-    while True:
-        page = client.scan(**kwargs)
-        items += page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     found = {}
-    for item in items:
+    for item in registry.table_items():
         if item["ResourceKey"]["S"] != PACKAGE_RECORD:
             continue
         arn = item["ModelPackageArn"]["S"]
@@ -191,7 +182,6 @@ class ControlledLifecycle(Lifecycle):
 
     def _twice_at_once(self, event: dict[str, Any], label: str) -> Played:
         """Lambda delivering one event twice at once: two warm invocations in threads."""
-        import os
         import threading
 
         from app import lambda_handler
@@ -201,21 +191,13 @@ class ControlledLifecycle(Lifecycle):
         before_images, received = self.images(), len(self.receiver.received)
         counted = dict(self.registry.requests)
         environment = {**self.registry.environment(), **self.receiver.environment(), "POWERTOOLS_DEV": "false"}
-        saved = {name: os.environ.get(name) for name in environment}
-        os.environ.update(environment)
-        try:
+        with environment_set(environment):
             threads = [threading.Thread(target=lambda_handler, args=(dict(event), LambdaContext(self.timeout_ms)))
                        for _ in range(2)]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(self.timeout_ms / 1000 + 5)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
         bodies = [r.json() for r in self.receiver.received[received:] if r.json()["RequestId"] == event["RequestId"]]
         calls = {op: n - counted.get(op, 0) for op, n in self.registry.requests.items() if n > counted.get(op, 0)}
         first = Played(label, event, bodies[0] if bodies else None, "", calls)
