@@ -50,12 +50,14 @@ def main() -> int:
     parser.add_argument("--resources", type=int, nargs="+", default=[100], help="N, or several N in turn")
     parser.add_argument("--stacks", type=int, default=5)
     parser.add_argument("--shared", type=int, default=4, help="packages governed by two stacks at once")
-    parser.add_argument("--update-rate", type=float, default=2.0)
-    parser.add_argument("--update-burst", type=float, default=5.0)
-    parser.add_argument("--describe-rate", type=float, default=5.0)
-    parser.add_argument("--describe-burst", type=float, default=10.0)
-    parser.add_argument("--table-rate", type=float, default=20.0)
-    parser.add_argument("--table-burst", type=float, default=20.0)
+    defaults = FleetConfig()
+    parser.add_argument("--update-rate", type=float, default=defaults.update.rate)
+    parser.add_argument("--update-burst", type=float, default=defaults.update.burst)
+    parser.add_argument("--describe-rate", type=float, default=defaults.describe.rate)
+    parser.add_argument("--describe-burst", type=float, default=defaults.describe.burst)
+    parser.add_argument("--table-rate", type=float, default=defaults.table.rate,
+                        help="the record table's requests per second (default: one on-demand partition's writes)")
+    parser.add_argument("--table-burst", type=float, default=defaults.table.burst)
     parser.add_argument("--caps", type=float, nargs="+", default=[None],
                         help="the retries' longest wait, s (default: the handler's timing.RETRY_CAP)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[0],

@@ -19,7 +19,7 @@ jitter" of botocore and of the AWS Architecture Blog's "Exponential Backoff And
 Jitter", with botocore's bases (1 s after throttling, 50 ms after a transient
 error). Its cap is much shorter than botocore's 20 s: at the end of a wave the few
 events still waiting would otherwise leave the throttle's capacity idle for many
-seconds (measured with `make fleet`: docs-fleet.md).
+seconds (measured with `make fleet`: docs/performance.md, "A fleet at once").
 
 The policy is pure (clock, random source and sleep are injected). `RetryHook` joins
 it to botocore's own `needs-retry` event, in place of the standard handler

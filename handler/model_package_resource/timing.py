@@ -33,7 +33,7 @@ CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 10.0
 # Retries (retry.py): throttling and transient errors are retried with full jitter
 # for as long as the next attempt can end before the deadline less the time kept for
 # a revert, with no attempt limit. RETRY_CAP is the longest single wait: measured
-# with make fleet against 1, 2, 5 and 20 s (botocore's cap), see docs-fleet.md: 1
+# with make fleet against 1, 2, 5 and 20 s (botocore's cap), see docs/performance.md: 1
 # and 2 s kept the throttle busy to the end of every wave, 2 s with half the
 # throttled requests; 5 and 20 s left it idle at the end.
 RETRY_CAP = 2.0
