@@ -37,8 +37,17 @@ if TYPE_CHECKING:
 
 WAITING, UNUSABLE = ("Pending", "InProgress"), ("Failed", "Deleting")
 # DescribeModelPackage refusing because the package itself does not exist: SageMaker
-# says "does not exist", the local registry (moto) "not found" (rules.PACKAGE_MISSING).
-_MISSING = re.compile(r"(does not exist|not found|cannot be found|could not find)", re.IGNORECASE)
+# says "ModelPackage ARN does not exist.", its SDK expects "Could not find model
+# package ARN", the local registry (moto) "Model package NAME/VERSION not found"
+# (rules.PACKAGE_MISSING). The whole message says only that: "Image X referenced by
+# model package ARN not found" names an image, and is a refusal.
+_MISSING = re.compile(
+    r"\s*(?:the\s+)?model\s?package(?:\s+(?:version\s+)?['\"]?(?P<subject>\S+?)['\"]?)?\s+"
+    r"(?:does\s+not\s+exist|(?:was\s+)?not\s+found|(?:could\s+not|cannot)\s+be\s+found)"
+    r"\.?\s*"
+    r"|\s*(?:could\s+not|cannot)\s+find\s+(?:the\s+)?model\s?package(?:\s+['\"]?(?P<object>\S+?)['\"]?)?\.?\s*",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -111,10 +120,13 @@ class SageMakerGateway:
         code, message, _ = aws_error(error)
         if code in ("ResourceNotFound", "ResourceNotFoundException"):
             return True
-        names_package = self.package.arn.lower() in message.lower() or "model package" in message.lower() or (
-            "modelpackage " in message.lower()
-        )
-        return code == "ValidationException" and names_package and bool(_MISSING.search(message))
+        match = _MISSING.fullmatch(message) if code == "ValidationException" else None
+        if match is None:
+            return False
+        named = match["subject"] or match["object"]
+        package = self.package
+        names = {package.arn, f"{package.name}/{package.version}" if package.version else package.name}
+        return named is None or named.rstrip(".").lower() in {name.lower() for name in names}
 
     def _domain_error(
         self, operation: str, error: BaseException, request: Mapping[str, Any] | None = None

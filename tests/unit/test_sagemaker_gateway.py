@@ -90,6 +90,8 @@ def test_access_denied_through_a_role_names_the_role() -> None:
     f"ModelPackage {ARN} does not exist.",  # SageMaker's wording, as its Kubernetes controller expects it
     f"Could not find model package {ARN}",  # as the SageMaker Python SDK expects it
     "Model package churn/2 not found",  # the local registry (moto)
+    f"The model package '{ARN}' was not found.",
+    "ModelPackage does not exist",
 ])
 def test_a_package_is_missing_only_when_describe_says_that_package_does_not_exist(message: str) -> None:
     assert gateway(FakeClient(refused("ValidationException", message))).describe() is None
@@ -98,6 +100,13 @@ def test_a_package_is_missing_only_when_describe_says_that_package_does_not_exis
 @pytest.mark.parametrize("message", [
     "Image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/model:1 not found",
     "Model data s3://bucket/model.tar.gz does not exist",
+    # The package named, but as where the missing image, artifact or key belongs
+    f"Image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn:1.4 referenced by model package {ARN} not found",
+    f"Could not find the ECR image for ModelPackage {ARN}",
+    "Model artifact s3://bucket/model.tar.gz of the model package could not be found",
+    "The KMS key for this model package was not found",
+    # Another package missing (a source this one refers to) is not this one
+    f"ModelPackage {ARN.replace('/2', '/1')} does not exist.",
 ])
 def test_any_other_not_found_is_a_refusal_not_a_missing_package(message: str) -> None:
     with pytest.raises(Refused, match="DescribeModelPackage refused"):
