@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import timing
 from .errors import ConcurrentUpdate, RecordChanged, ResourceError, RevertIncomplete, TimedOut
 from .ownership import Answer, ResourceInfo
-from .plan import declared_items, plan
+from .plan import declared_items, plan, started
 from .record import fold, resolved, settle
 from .request import FAILED_CREATE_PREFIX
 from .response import Status, reason_for, resource_data
@@ -149,10 +149,11 @@ def _attempt(
         entry.left is not None and entry.left.resource == identity.resource
         for entry in record.ownership.entries.values()
     )
-    if releasing and managing and _earlier_incarnation(identity, info):
-        # The Delete of a Create that failed before it could write anything: what the
-        # record holds under this resource's id is an earlier resource's (kept by
-        # DeletionPolicy: Retain), forgotten as that Create would have, never released.
+    # The Delete of a Create that failed before it could write anything: what the
+    # record holds under this resource's id is an earlier resource's (kept by
+    # DeletionPolicy: Retain), forgotten as that Create would have, never released.
+    earlier = releasing and managing and _earlier_incarnation(identity, info)
+    if earlier and record.lease is None:
         txn.write(record, record.ownership.forget(identity.resource))
         return Answer(identity.request_id, "SUCCESS", physical)
     if releasing and record.lease is None and record.legacy is None and not managing:
@@ -168,10 +169,13 @@ def _attempt(
     base = record.ownership
     if record.lease is not None:
         base = settle(base, record.lease, live)  # an earlier event's intent, never confirmed
+    if earlier:  # another event's intent settled first: it is not this Delete's to drop
+        txn.write(record, base.forget(identity.resource))
+        return Answer(identity.request_id, "SUCCESS", physical)
     if record.legacy is not None and request.kind != "create":
         owned = request.baseline if request.baseline is not None else declared
         base = fold(base, record.legacy, declared_items(owned), live)
-    base = resolved(base, live).pruned(now - IDLE_KEPT_SECONDS)
+    base = started(request, resolved(base, live).pruned(now - IDLE_KEPT_SECONDS))
     planned = plan(request, live, base, now)
     data = {} if releasing else resource_data(live, [call.request for call in planned.calls])
     answer = Answer(identity.request_id, "SUCCESS", physical, data=data)

@@ -157,11 +157,15 @@ class Ownership:
     def forget(self, resource: str) -> Ownership:
         """A resource made afresh under an old resource's id: the entries that the
         old one left are forgotten, never released (DeletionPolicy: Retain kept them).
-        An item that no remaining manager changed keeps no prior either: what the old
-        one changed stays, whoever leaves last."""
+        Its value stays as if someone else had set it: when it set the item first, that
+        value is the prior of the managers after it. An item that no remaining manager
+        changed keeps no prior either: what the old one changed stays, whoever leaves last."""
         kept: dict[Item, Entry] = {}
         for item in self.managed_by(resource):
-            entry = self.entry(item).without(resource)
+            before = self.entry(item)
+            entry = before.without(resource)
+            if before.managers[0].resource == resource and entry.managers:
+                entry = replace(entry, prior=before.managers[0].value)
             if not any(manager.changed for manager in entry.managers):
                 entry = replace(entry, prior=NO_PRIOR)
             kept[item] = entry if entry.managers else Entry(left=entry.left)

@@ -87,10 +87,8 @@ def plan(request: Request, live: Mapping[str, Any], ownership: Ownership, now: f
     if declared is None:
         return Plan(intent=ownership)
     resource = request.identity.resource
+    ownership = started(request, ownership)
     info = ownership.resources.get(resource)
-    if request.kind == "create" and (info is None or info.created != request.identity.request_id):
-        ownership = ownership.forget(resource)
-        info = ResourceInfo(created=request.identity.request_id)
     builder = _Builder(resource, live, ownership, declared.overwrite_existing_metadata)
     wanted = {} if request.kind == "release" else declared_items(declared)
     _pending_approval(builder, wanted, request)
@@ -117,6 +115,17 @@ def plan(request: Request, live: Mapping[str, Any], ownership: Ownership, now: f
         releases=builder.releases,
         left=tuple(item_name(change.item) for change, _ in refused if change.item is not None),
     )
+
+
+def started(request: Request, ownership: Ownership) -> Ownership:
+    """A Create starts its resource afresh: what an earlier resource of the same id
+    left (DeletionPolicy: Retain) is forgotten, never released. A redelivery (the same
+    RequestId) continues it. The transaction's base, whatever the Create's outcome."""
+    resource = request.identity.resource
+    info = ownership.resources.get(resource)
+    if request.kind != "create" or (info is not None and info.created == request.identity.request_id):
+        return ownership
+    return ownership.forget(resource).with_resource(resource, ResourceInfo(created=request.identity.request_id))
 
 
 def declared_items(declared: Properties) -> dict[Item, Any]:

@@ -300,6 +300,73 @@ def test_an_approval_retained_and_joined_by_another_stack_is_never_withdrawn() -
     assert stacks.live["ModelApprovalStatus"] == "Approved"
 
 
+def failed_create_delete(stacks: Stacks, stack: str, outcome: Outcome, properties: dict[str, Any]) -> Outcome:
+    """CloudFormation's Delete of a Create that answered FAILED: its id, its properties."""
+    event: dict[str, Any] = {
+        "RequestType": "Delete", "RequestId": f"delete-{outcome.physical_resource_id}",
+        "StackId": f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{stack}/1", "LogicalResourceId": "Approve",
+        "ResponseURL": URL, "PhysicalResourceId": outcome.physical_resource_id,
+        "ResourceProperties": {"ServiceToken": "token", "ModelPackageArn": ARN, **properties},
+    }
+    return run(parse_request(event, URL), Deadline.within(30), stacks.sagemaker.services(stacks.records))
+
+
+def test_a_retained_resource_declared_again_whose_create_fails_after_its_lease_still_forgets_the_old() -> None:
+    # GIVEN cab approved the package, then was retained (no Delete)
+    stacks = Stacks.on(package())
+    stacks.create("cab", {"ModelApprovalStatus": "Approved"})
+    stacks.declared.pop(("cab", "Approve"))
+    # WHEN the id is declared again and SageMaker refuses the new Create's one call
+    declared = {"ModelApprovalStatus": "Approved", "CustomerMetadataProperties": {"ticket": "CAB-2"}}
+    stacks.sagemaker.refuse.append(lambda request: "CustomerMetadataProperties" in request)
+    failed = stacks.create("cab", declared)
+    assert failed.status == "FAILED" and failed.physical_resource_id.startswith("failed-create/")
+    stacks.sagemaker.refuse.clear()
+    # THEN the Delete of its failed-create id releases nothing: the retained approval stays
+    assert failed_create_delete(stacks, "cab", failed, declared).status == "SUCCESS"
+    assert stacks.live["ModelApprovalStatus"] == "Approved"
+    assert stacks.records.ownership(ARN).managed_by(resource_key(
+        "arn:aws:cloudformation:eu-west-1:123456789012:stack/cab/1", "Approve")) == {}
+
+
+def test_the_delete_of_a_failed_create_settles_another_events_intent_before_forgetting() -> None:
+    # GIVEN cab set a key and was retained; prod approved, but its confirmation was lost
+    stacks = Stacks.on(package({"pipeline": "p"}))
+    stacks.create("cab", {"CustomerMetadataProperties": {"ticket": "CAB-1"}})
+    stacks.declared.pop(("cab", "Approve"))
+    stacks.records.refuse_once.add("commit")
+    assert stacks.create("prod", PROD).status == "SUCCESS"
+    expire_lease(stacks)
+    # WHEN cab's id is declared again, that Create fails before any write (a conflict on
+    # ticket), and CloudFormation deletes its failed-create id
+    declared = {"CustomerMetadataProperties": {"ticket": "CAB-2"}}
+    failed = stacks.create("cab", declared)
+    assert failed.status == "FAILED"
+    assert failed_create_delete(stacks, "cab", failed, declared).status == "SUCCESS"
+    # THEN prod's intent was settled, not dropped: its Delete gives back what it changed
+    assert stacks.delete("prod").status == "SUCCESS"
+    assert stacks.live["ModelApprovalStatus"] == "Rejected"
+    assert stacks.live["CustomerMetadataProperties"] == {"pipeline": "p", "ticket": "CAB-1"}
+
+
+@pytest.mark.parametrize("declared_again", ["before the takeover", "after the takeover"])
+def test_a_value_a_retained_resource_set_first_is_what_the_later_manager_gives_back(declared_again: str) -> None:
+    # GIVEN cab set ticket (absent before), prod took it over, cab was retained and declared again
+    stacks = Stacks.on(package())
+    stacks.create("cab", {"CustomerMetadataProperties": {"ticket": "CAB-1"}})
+    stacks.declared.pop(("cab", "Approve"))
+    takeover = {"OverwriteExistingMetadata": True, "CustomerMetadataProperties": {"ticket": "PROD-1"}}
+    if declared_again == "before the takeover":
+        assert stacks.create("cab", {"ModelApprovalStatus": "Approved"}).status == "SUCCESS"
+        assert stacks.create("prod", takeover).status == "SUCCESS"
+    else:
+        assert stacks.create("prod", takeover).status == "SUCCESS"
+        assert stacks.create("cab", {"ModelApprovalStatus": "Approved"}).status == "SUCCESS"
+    # WHEN prod leaves, THEN the retained value comes back, in either order
+    assert stacks.delete("prod").status == "SUCCESS"
+    assert stacks.live["CustomerMetadataProperties"] == {"ticket": "CAB-1"}
+
+
 def test_a_refused_call_mixing_a_declared_approval_and_a_release_sends_the_release_first() -> None:
     stacks = Stacks.on(package())
     stacks.create("a", {"SourceUri": "s3://bucket/a"})
