@@ -126,6 +126,10 @@ class ResourceInfo:
     role: str | None = None  # its RoleArn: the drift check describes as that role
     last: Answer | None = None
     gone_at: float | None = None  # released by its Delete (epoch seconds)
+    # The ModelApprovalStatus its properties declared before their last change of it,
+    # and now ("": none); None: not known (a record older than this). It tells
+    # CloudFormation's rollback (old and new swapped) from a new declaration.
+    approvals: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ def plan(request: Request, live: Mapping[str, Any], ownership: Ownership, now: f
         raise error  # before any call
     intent = builder.ownership_after(refused)
     gone = request.kind == "release"
-    resource_info = replace(info or ResourceInfo(), role=declared.role.arn if declared.role else None)
+    resource_info = replace(info or ResourceInfo(), role=declared.role.arn if declared.role else None,
+                            approvals=_approvals(request, info))
     intent = intent.with_resource(resource, replace(resource_info, gone_at=now if gone else None))
     return Plan(
         calls=calls,
@@ -135,36 +136,65 @@ def declared_items(declared: Properties) -> dict[Item, Any]:
     return items
 
 
+def _declared_approval(properties: Properties | None) -> str:
+    return str(properties.fields.get("ModelApprovalStatus", "")) if properties is not None else ""
+
+
+def _approvals(request: Request, info: ResourceInfo | None) -> tuple[str, str]:
+    """The resource's approval history once this event is done: (before, now)."""
+    now = "" if request.kind == "release" else _declared_approval(request.declared)
+    history = info.approvals if info is not None else None
+    if history is None:
+        return (_declared_approval(request.baseline), now)
+    return history if history[1] == now else (history[1], now)
+
+
+def _may_be_rollback(request: Request, info: ResourceInfo | None) -> bool:
+    """Whether an Update declaring PendingManualApproval may be CloudFormation's
+    rollback (nothing in the event says so): its old and new properties swapped (the
+    record's history: Pending before, the old properties' value now), or Pending
+    declared already (no new declaration), or a history not known."""
+    if request.kind != "update":
+        return request.kind == "replacement-rollback"
+    history = info.approvals if info is not None else None
+    old = _declared_approval(request.baseline)
+    if history is None or rules.PENDING in (old, history[1]):
+        return True
+    return history == (rules.PENDING, old)
+
+
 def _pending_approval(builder: _Builder, wanted: dict[Item, Any], request: Request) -> None:
     """PendingManualApproval declared for a package already decided: SageMaker has no
-    way back (rules.APPROVAL_TRANSITIONS). A resource that decided it gives its
-    approval back instead (a rollback, or a stack that withdraws it); any other Update,
-    or a resource that declared it before, leaves it as it is, with a warning; a first
-    declaration on the package (a Create, a replacement) is refused before any call."""
+    way back (rules.APPROVAL_TRANSITIONS). A new declaration of it (a Create, a
+    replacement, an Update that is no rollback) is refused before any call. In a
+    rollback, a resource that decided the approval gives it back instead; a resource
+    that declared Pending before leaves it as it is, with a warning."""
     current = builder.live.get("ModelApprovalStatus")
     if wanted.get(APPROVAL) != rules.PENDING or current in (None, rules.PENDING):
         return
+    if not _may_be_rollback(request, builder.ownership.resources.get(builder.resource)):
+        raise _no_way_back(current)
     mine = builder.ownership.entry(APPROVAL).manager(builder.resource)
     del wanted[APPROVAL]
     if mine is not None and mine.value != rules.PENDING:
         # Left below: given back as the ownership rules say; another manager keeps it.
         setter = builder.ownership.entry(APPROVAL).without(builder.resource).setter
-        if setter is not None:
-            builder.warnings.append(
-                f"ModelApprovalStatus is declared {rules.PENDING}: this resource gives its approval back, but "
-                f"{resource_name(setter.resource)} declares {setter.value}"
-            )
-        return
-    if request.baseline is not None or mine is not None:
-        # Any Update may be CloudFormation's rollback (nothing in the event says so),
-        # which must never fail: the approval is left as it is.
-        builder.kept.add(APPROVAL)
         builder.warnings.append(
-            f"ModelApprovalStatus is declared {rules.PENDING} but the package is {current}, and SageMaker has "
-            "no way back; left as it is"
+            f"ModelApprovalStatus is declared {rules.PENDING} (a rollback), and SageMaker has no way back: "
+            + (f"this resource gives its approval back, but {resource_name(setter.resource)} declares {setter.value}"
+               if setter is not None else "this resource gives its approval back")
         )
         return
-    raise RuleRefusal(
+    # A rollback must never fail: the approval someone else decided is left as it is.
+    builder.kept.add(APPROVAL)
+    builder.warnings.append(
+        f"ModelApprovalStatus is declared {rules.PENDING} but the package is {current}, and SageMaker has "
+        "no way back; left as it is"
+    )
+
+
+def _no_way_back(current: str) -> RuleRefusal:
+    return RuleRefusal(
         f"the package is already {current}, and SageMaker has no way back to {rules.PENDING} "
         f"(declare {rules.REJECTED} to withdraw an approval)",
         "ModelApprovalStatus",

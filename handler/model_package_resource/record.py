@@ -176,6 +176,8 @@ def encode_ownership(ownership: Ownership) -> dict[str, Any]:
             encoded["role"] = info.role
         if info.gone_at is not None:
             encoded["gone_at"] = info.gone_at
+        if info.approvals is not None:
+            encoded["approvals"] = list(info.approvals)
         if info.last is not None:
             last = info.last
             encoded["last"] = {"request": last.request, "status": last.status, "physical": last.physical,
@@ -201,6 +203,7 @@ def decode_ownership(data: Mapping[str, Any]) -> Ownership:
             created=str(encoded.get("created", "")),
             role=encoded.get("role"),
             gone_at=encoded.get("gone_at"),
+            approvals=(str(encoded["approvals"][0]), str(encoded["approvals"][1])) if "approvals" in encoded else None,
             last=Answer(str(last["request"]), str(last["status"]), str(last["physical"]), str(last.get("reason", "")),
                         dict(last.get("data", {}))) if last else None,
         )

@@ -367,6 +367,31 @@ def test_a_value_a_retained_resource_set_first_is_what_the_later_manager_gives_b
     assert stacks.live["CustomerMetadataProperties"] == {"ticket": "CAB-1"}
 
 
+def test_pending_declared_again_is_refused_in_an_update_and_given_back_in_a_rollback() -> None:
+    # GIVEN a resource that declared Pending on a Pending package, then approved it
+    stacks = Stacks.on(package())
+    stacks.create("cab", {"ModelApprovalStatus": PENDING})
+    assert stacks.update("cab", {"ModelApprovalStatus": "Approved"}).status == "SUCCESS"
+    # WHEN CloudFormation rolls that Update back (old and new swapped), THEN it succeeds:
+    # the approval is given back as close as SageMaker allows
+    rollback = stacks.event("Update", "cab", "Approve", {"ModelApprovalStatus": PENDING},
+                            {"ModelApprovalStatus": "Approved"})
+    assert rollback.status == "SUCCESS" and any("no way back" in w for w in rollback.warnings)
+    assert stacks.live["ModelApprovalStatus"] == "Rejected"
+    # GIVEN another resource that approved the package on its Create
+    stacks = Stacks.on(package())
+    stacks.create("prod", {"ModelApprovalStatus": "Approved"})
+    sent = len(stacks.sagemaker.requests)
+    # WHEN an ordinary Update declares Pending, THEN it is refused before any call
+    outcome = stacks.update("prod", {"ModelApprovalStatus": PENDING})
+    assert outcome.status == "FAILED" and "no way back to PendingManualApproval" in str(outcome.error)
+    assert len(stacks.sagemaker.requests) == sent and stacks.live["ModelApprovalStatus"] == "Approved"
+    # AND CloudFormation's rollback of that failed Update (swapped back) succeeds, changing nothing
+    rollback = stacks.event("Update", "prod", "Approve", {"ModelApprovalStatus": "Approved"},
+                            {"ModelApprovalStatus": PENDING})
+    assert rollback.status == "SUCCESS" and stacks.live["ModelApprovalStatus"] == "Approved"
+
+
 def test_a_refused_call_mixing_a_declared_approval_and_a_release_sends_the_release_first() -> None:
     stacks = Stacks.on(package())
     stacks.create("a", {"SourceUri": "s3://bucket/a"})

@@ -12,10 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from model_package_resource import rules
-from model_package_resource.errors import MetadataConflict, OwnershipConflict
-from model_package_resource.ownership import Ownership, holds, live_value
+from model_package_resource.errors import MetadataConflict, OwnershipConflict, RuleRefusal
+from model_package_resource.ownership import Ownership, ResourceInfo, holds, live_value
 from model_package_resource.plan import Plan
 from model_package_resource.properties import Properties
+from model_package_resource.record import decode_ownership, encode_ownership
 from tests.unit.planning import (
     APPROVAL,
     ME,
@@ -164,6 +165,53 @@ def test_a_rollback_to_pending_gives_the_approval_back_as_rejected() -> None:
                      live(ModelApprovalStatus="Approved"), record)
     assert [body(c) for c in planned.calls] == [{"ModelApprovalStatus": "Rejected"}]
     assert planned.intent.entries == {}
+
+
+def with_history(ownership: Ownership, before: str, now: str) -> Ownership:
+    """The resource's approval history in the record: its properties declared `before`, then `now`."""
+    return ownership.with_resource(ME, ResourceInfo(created="r-0", approvals=(before, now)))
+
+
+P, A = "PendingManualApproval", "Approved"
+
+
+@pytest.mark.parametrize(("history", "old", "managed", "expected"), [
+    # CloudFormation's rollback: Pending, then Approved; now old and new swapped
+    ((P, A), A, True, [{"ModelApprovalStatus": "Rejected"}]),
+    # an ordinary Update: the resource approved on its Create, now declares Pending
+    (("", A), A, True, RuleRefusal),
+    # the resource never declared the approval (someone approved by hand): a new declaration
+    (("", ""), None, False, RuleRefusal),
+    # the rollback of an Update that dropped a Pending declaration: left as it is
+    ((P, ""), None, False, []),
+    # Pending declared before too: nothing new, left as it is
+    ((A, P), P, False, []),
+])
+def test_pending_on_a_decided_package_in_an_update_is_refused_unless_old_and_new_are_swapped(
+        history: tuple[str, str], old: str | None, managed: bool, expected: Any) -> None:
+    record = owned({APPROVAL: entry((ME, A), prior=P)} if managed else {})
+    record = with_history(record, *history)
+    old_props = props(ModelApprovalStatus=old) if old else props()
+    new_props = props(ModelApprovalStatus=P)
+    if expected is RuleRefusal:
+        with pytest.raises(RuleRefusal, match="already Approved, and SageMaker has no way back"):
+            update(old_props, new_props, live(ModelApprovalStatus=A), record)
+        return
+    planned = update(old_props, new_props, live(ModelApprovalStatus=A), record)
+    assert [body(c) for c in planned.calls] == expected
+    assert any("no way back" in w for w in planned.warnings)
+
+
+def test_the_record_keeps_each_resources_approval_history() -> None:
+    created = create(props(ModelApprovalStatus=A), live(ModelApprovalStatus=P))
+    assert created.intent.resources[ME].approvals == ("", A)
+    updated = update(props(ModelApprovalStatus=A), props(ModelApprovalStatus="Rejected"),
+                     live(ModelApprovalStatus=A), created.intent)
+    assert updated.intent.resources[ME].approvals == (A, "Rejected")
+    same = update(props(ModelApprovalStatus="Rejected"), props(ModelApprovalStatus="Rejected", metadata={"k": "v"}),
+                  live(ModelApprovalStatus="Rejected"), updated.intent)
+    assert same.intent.resources[ME].approvals == (A, "Rejected")
+    assert decode_ownership(encode_ownership(same.intent)).resources[ME].approvals == (A, "Rejected")
 
 
 def test_an_unchanged_pending_declaration_is_left_with_a_warning() -> None:
