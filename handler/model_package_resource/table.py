@@ -1,9 +1,11 @@
 """The record table (DynamoDB): one record per package, under the key
-(ResourceKey "#package", ModelPackageArn), written only conditionally on the
-version read. Records of the earlier format (one per resource and package, keyed
-by "StackId|LogicalResourceId") are read beside it in the same call and folded in
-on first touch. The table's name comes from PRIOR_STATE_TABLE (template.yaml sets
-it with !Ref); the client calls the function's own region."""
+(ResourceKey "#package", ModelPackageArn in lower case: SageMaker writes its ARNs
+in lower case, in its EventBridge events too, while a template may name the package
+with the group's capitals), written only conditionally on the version read. Records
+of the earlier format (one per resource and package, keyed by
+"StackId|LogicalResourceId") are read beside it in the same call and folded in on
+first touch. The table's name comes from PRIOR_STATE_TABLE (template.yaml sets it
+with !Ref); the client calls the function's own region."""
 
 from __future__ import annotations
 
@@ -142,7 +144,7 @@ class RecordTable:
 
     def _decode(self, item: Mapping[str, Any], package: str) -> Record:
         self._check_format(item)
-        if item.get("ModelPackageArn", {}).get("S") != package:
+        if item.get("ModelPackageArn", {}).get("S", "").lower() != package.lower():
             raise PriorStateError(f"the record in {self.table} names another package", TABLE_VARIABLE)
         try:
             lease = decode_lease(item["Lease"]["S"]) if "Lease" in item else None
@@ -207,7 +209,10 @@ class RecordTable:
 
 
 def _key(resource: str, package: str) -> dict[str, Any]:
-    return {"ResourceKey": {"S": resource}, "ModelPackageArn": {"S": package}}
+    """A package's record under its ARN in lower case; a record of the earlier format
+    (one per resource) under the ARN as that resource declared it."""
+    return {"ResourceKey": {"S": resource}, "ModelPackageArn": {"S": package.lower() if resource == PACKAGE_RECORD
+                                                                else package}}
 
 
 def _expecting(version: int) -> dict[str, Any]:

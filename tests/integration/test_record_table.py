@@ -180,3 +180,21 @@ def test_a_record_of_the_earlier_format_is_folded_in_on_first_touch(
     live = lifecycle.describe(arn)
     assert "ticket" not in (live.get("CustomerMetadataProperties") or {})
     assert live["ModelApprovalStatus"] == "Rejected"  # no way back to PendingManualApproval
+
+
+def test_a_packages_record_is_one_whatever_the_case_its_arn_is_written_in(table: RecordTable,
+                                                                         registry: LocalRegistry) -> None:
+    # GIVEN a template naming the package with its group's capitals (SageMaker's own ARNs,
+    # in its EventBridge events too, are in lower case)
+    declared = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/ChurnModel/2"
+    ownership = Ownership({APPROVAL: Entry((Manager(ME, "Approved", True),), prior="PendingManualApproval")})
+    table.write(Record(declared), ownership, None, "writer-1")
+    # THEN the record is found under either spelling, and is the same one
+    for spelling in (declared, declared.lower()):
+        found = table.read(spelling)
+        assert (found.version, found.ownership) == (1, ownership)
+    [item] = items(registry)
+    assert item["ModelPackageArn"]["S"] == declared.lower()
+    # AND a second resource spelling it otherwise writes that record, not one of its own
+    table.write(table.read(declared.lower()), Ownership(), None, "writer-2")
+    assert table.read(declared).version == 2 and len(items(registry)) == 1
