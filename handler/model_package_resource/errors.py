@@ -64,6 +64,13 @@ class TimedOut(ResourceError):
     cause = "Timed out"
 
 
+class Superseded(ResourceError):
+    """An event signed before the last one its resource answered (a late delivery
+    of it): CloudFormation has moved on, so it is not carried out."""
+
+    cause = "Superseded"
+
+
 class AccessDenied(SageMakerError):
     cause = "Access denied"
 

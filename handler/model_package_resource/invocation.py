@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import timing
-from .errors import ConcurrentUpdate, RecordChanged, ResourceError, RevertIncomplete, TimedOut
-from .ownership import Answer, ResourceInfo
+from .errors import ConcurrentUpdate, RecordChanged, ResourceError, RevertIncomplete, Superseded, TimedOut
+from .ownership import Answer, Ownership, ResourceInfo
 from .plan import declared_items, plan, started
-from .record import fold, resolved, settle
+from .record import Record, fold, resolved, settle
 from .request import FAILED_CREATE_PREFIX
 from .response import Status, reason_for, resource_data
 from .sagemaker import package_status
@@ -145,6 +145,12 @@ def _attempt(
     info = record.ownership.resources.get(identity.resource)
     if info is not None and info.last is not None and info.last.request == identity.request_id:
         return info.last  # a redelivery: answered as the first delivery was
+    if info is not None and info.last is not None and _superseded(request, info.last):
+        raise Superseded(
+            f"this resource's later event ({info.last.request}) was answered already; this one, signed before it, "
+            "is a late delivery and is not carried out",
+            "ModelPackageArn",
+        )
     managing = record.ownership.managed_by(identity.resource) or any(
         entry.left is not None and entry.left.resource == identity.resource
         for entry in record.ownership.entries.values()
@@ -155,30 +161,40 @@ def _attempt(
     earlier = releasing and managing and _earlier_incarnation(identity, info)
     if earlier and record.lease is None:
         txn.write(record, record.ownership.forget(identity.resource))
-        return Answer(identity.request_id, "SUCCESS", physical)
+        return _answer(request, "SUCCESS", physical)
     if releasing and record.lease is None and record.legacy is None and not managing:
         if info is None and not abandoned and identity.physical_id == declared.package.arn:
             progress.unrecorded += 1
             progress.warnings.append("no record of this resource on the package: nothing released")
-        return Answer(identity.request_id, "SUCCESS", physical)
+        answer = _answer(request, "SUCCESS", physical)
+        if info is not None and info.gone_at is None:  # gone, with nothing to give back: a late event is known late
+            gone = record.ownership.with_resource(identity.resource, replace(info, gone_at=time.time(), last=answer))
+            _best_effort(txn, record, gone, progress)
+        return answer
     live = gateway.describe() if releasing else gateway.describe_ready()
     now = time.time()
     if live is None or package_status(live) == "Deleting":
-        _forget(txn, record, identity.resource, Answer(identity.request_id, "SUCCESS", physical), now, progress)
-        return Answer(identity.request_id, "SUCCESS", physical)  # nothing left to give back
+        _forget(txn, record, identity.resource, _answer(request, "SUCCESS", physical), now, progress)
+        return _answer(request, "SUCCESS", physical)  # nothing left to give back
     base = record.ownership
     if record.lease is not None:
         base = settle(base, record.lease, live)  # an earlier event's intent, never confirmed
     if earlier:  # another event's intent settled first: it is not this Delete's to drop
         txn.write(record, base.forget(identity.resource))
-        return Answer(identity.request_id, "SUCCESS", physical)
+        return _answer(request, "SUCCESS", physical)
     if record.legacy is not None and request.kind != "create":
         owned = request.baseline if request.baseline is not None else declared
         base = fold(base, record.legacy, declared_items(owned), live)
     base = started(request, resolved(base, live).pruned(now - IDLE_KEPT_SECONDS))
-    planned = plan(request, live, base, now)
+    try:
+        planned = plan(request, live, base, now)
+    except ResourceError as error:  # refused before any call: the answer is kept, for a redelivery
+        failed = _failed_answer(request, error)
+        if failed is not None and identity.resource in base.resources:
+            _best_effort(txn, record, answered(base, identity.resource, failed), progress)
+        raise
     data = {} if releasing else resource_data(live, [call.request for call in planned.calls])
-    answer = Answer(identity.request_id, "SUCCESS", physical, data=data)
+    answer = _answer(request, "SUCCESS", physical, data=data)
     if not planned.calls:
         if planned.intent != record.ownership or record.lease is not None or record.legacy is not None:
             txn.write(record, answered(planned.intent, identity.resource, answer))
@@ -192,6 +208,27 @@ def _attempt(
     progress.releases += planned.releases
     progress.left += len(planned.left)
     return answer
+
+
+def _answer(request: Request, status: str, physical: str, reason: str = "",
+            data: Mapping[str, str] | None = None) -> Answer:
+    """The event's answer, dated by CloudFormation's signature of it."""
+    return Answer(request.identity.request_id, status, physical, reason, dict(data or {}), request.signed_at)
+
+
+def _superseded(request: Request, last: Answer) -> bool:
+    """Signed before the last event its resource answered: CloudFormation sends a
+    resource's events one after the other, each once the one before was answered, so
+    this one is a late delivery of an event already done with (a Lambda redelivery)."""
+    return request.signed_at is not None and last.signed_at is not None and request.signed_at < last.signed_at
+
+
+def _best_effort(txn: Transaction, record: Record, ownership: Ownership, progress: Progress) -> None:
+    """A write of the record that the event's answer does not depend on."""
+    try:
+        txn.write(record, ownership)
+    except ResourceError as error:
+        progress.warnings.append(f"the record was not updated ({error})")
 
 
 def _earlier_incarnation(identity: Identity, info: ResourceInfo | None) -> bool:
@@ -211,7 +248,7 @@ def _failed_answer(request: Request, error: BaseException) -> Answer | None:
     physical = request.identity.failure_id()
     if isinstance(error, RevertIncomplete) and request.request_type == "Create" and request.package is not None:
         physical = request.package.arn  # so that CloudFormation's Delete releases it
-    return Answer(request.identity.request_id, "FAILED", physical, reason_for(error))
+    return _answer(request, "FAILED", physical, reason_for(error))
 
 
 def _forget(txn: Transaction, record: Any, resource: str, answer: Answer, now: float, progress: Progress) -> None:

@@ -116,6 +116,7 @@ class Answer:
     physical: str
     reason: str = ""
     data: Mapping[str, str] = field(default_factory=dict)
+    signed_at: float | None = None  # when CloudFormation signed the event (its ResponseURL's X-Amz-Date)
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,8 @@ def encode_ownership(ownership: Ownership) -> dict[str, Any]:
             last = info.last
             encoded["last"] = {"request": last.request, "status": last.status, "physical": last.physical,
                                "reason": last.reason, "data": dict(last.data)}
+            if last.signed_at is not None:
+                encoded["last"]["signed"] = last.signed_at
         resources[resource] = encoded
     return {"entries": entries, "resources": resources}
 
@@ -205,7 +207,7 @@ def decode_ownership(data: Mapping[str, Any]) -> Ownership:
             gone_at=encoded.get("gone_at"),
             approvals=(str(encoded["approvals"][0]), str(encoded["approvals"][1])) if "approvals" in encoded else None,
             last=Answer(str(last["request"]), str(last["status"]), str(last["physical"]), str(last.get("reason", "")),
-                        dict(last.get("data", {}))) if last else None,
+                        dict(last.get("data", {})), last.get("signed")) if last else None,
         )
     return Ownership(dict(sorted(entries.items())), dict(sorted(resources.items())))
 

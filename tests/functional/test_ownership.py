@@ -52,8 +52,11 @@ class Stacks:
         return self.sagemaker.packages[ARN]
 
     def event(self, kind: str, stack: str, logical: str, properties: dict[str, Any] | None,
-              old: dict[str, Any] | None = None, request_id: str | None = None) -> Outcome:
+              old: dict[str, Any] | None = None, request_id: str | None = None,
+              signed: str | None = None) -> Outcome:
+        """One event; `signed`: its ResponseURL's X-Amz-Date (HHMMSS on the URL's day)."""
         self.count += 1
+        url = URL.replace("T000000Z", f"T{signed}Z") if signed else URL
         event: dict[str, Any] = {
             "RequestType": kind, "RequestId": request_id or f"request-{self.count}",
             "StackId": f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{stack}/1",
@@ -64,7 +67,8 @@ class Stacks:
             event["OldResourceProperties"] = {"ServiceToken": "token", "ModelPackageArn": ARN, **old}
         if kind != "Create":
             event["PhysicalResourceId"] = ARN
-        outcome = run(parse_request(event, URL), Deadline.within(30), self.sagemaker.services(self.records))
+        event["ResponseURL"] = url
+        outcome = run(parse_request(event, url), Deadline.within(30), self.sagemaker.services(self.records))
         self.answers.append(outcome)
         return outcome
 
@@ -390,6 +394,50 @@ def test_pending_declared_again_is_refused_in_an_update_and_given_back_in_a_roll
     rollback = stacks.event("Update", "prod", "Approve", {"ModelApprovalStatus": "Approved"},
                             {"ModelApprovalStatus": PENDING})
     assert rollback.status == "SUCCESS" and stacks.live["ModelApprovalStatus"] == "Approved"
+
+
+def test_a_failed_create_delivered_again_after_its_delete_answers_failed_and_changes_nothing() -> None:
+    # GIVEN prod's Create failed on a conflict with cab, and CloudFormation deleted its failed-create id
+    stacks = Stacks.on(package())
+    stacks.event("Create", "cab", "Approve", {"CustomerMetadataProperties": {"ticket": "CAB-1"}}, signed="000001")
+    prod = {"CustomerMetadataProperties": {"ticket": "PROD-1"}}
+    failed = stacks.event("Create", "prod", "Approve", prod, request_id="prod-create", signed="000002")
+    assert failed.status == "FAILED" and str(failed.error).startswith("Metadata conflict")
+    event = {"RequestType": "Delete", "RequestId": "prod-delete", "LogicalResourceId": "Approve",
+             "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/prod/1",
+             "PhysicalResourceId": failed.physical_resource_id,
+             "ResourceProperties": {"ServiceToken": "token", "ModelPackageArn": ARN, **prod}}
+    url = URL.replace("T000000Z", "T000003Z")
+    assert run(parse_request({**event, "ResponseURL": url}, url), Deadline.within(30),
+               stacks.sagemaker.services(stacks.records)).status == "SUCCESS"
+    # AND cab left, so that no conflict remains
+    stacks.declared[("cab", "Approve")] = {"CustomerMetadataProperties": {"ticket": "CAB-1"}}
+    assert stacks.event("Delete", "cab", "Approve", stacks.declared.pop(("cab", "Approve")),
+                        signed="000004").status == "SUCCESS"
+    sent = len(stacks.sagemaker.requests)
+    # WHEN Lambda delivers prod's Create again (same RequestId, signed as the first)
+    again = stacks.event("Create", "prod", "Approve", prod, request_id="prod-create", signed="000002")
+    # THEN it answers FAILED as the first did, and changes nothing: CloudFormation is done with it
+    assert again.status == "FAILED" and str(again.error).startswith("Superseded")
+    assert len(stacks.sagemaker.requests) == sent
+    assert "ticket" not in stacks.live["CustomerMetadataProperties"]
+
+
+def test_an_update_delivered_again_after_a_later_one_is_not_carried_out() -> None:
+    # GIVEN two Updates of one resource, one after the other
+    stacks = Stacks.on(package())
+    v1, v2, v3 = ({"CustomerMetadataProperties": {"env": value}} for value in ("one", "two", "three"))
+    stacks.event("Create", "prod", "Approve", v1, signed="000001")
+    assert stacks.event("Update", "prod", "Approve", v2, v1, request_id="update-2", signed="000002").status == "SUCCESS"
+    assert stacks.event("Update", "prod", "Approve", v3, v2, signed="000003").status == "SUCCESS"
+    sent = len(stacks.sagemaker.requests)
+    # WHEN Lambda delivers the first Update again, late
+    again = stacks.event("Update", "prod", "Approve", v2, v1, request_id="update-2", signed="000002")
+    # THEN it is not carried out: the package keeps what the later Update declared
+    assert again.status == "FAILED" and str(again.error).startswith("Superseded")
+    assert len(stacks.sagemaker.requests) == sent and stacks.live["CustomerMetadataProperties"] == {"env": "three"}
+    # AND the later Update, delivered again, still answers as it did
+    assert stacks.event("Update", "prod", "Approve", v3, v2, request_id="request-3", signed="000003").status == "SUCCESS"
 
 
 def test_a_refused_call_mixing_a_declared_approval_and_a_release_sends_the_release_first() -> None:
