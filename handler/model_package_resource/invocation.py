@@ -219,7 +219,11 @@ def _answer(request: Request, status: str, physical: str, reason: str = "",
 def _superseded(request: Request, last: Answer) -> bool:
     """Signed before the last event its resource answered: CloudFormation sends a
     resource's events one after the other, each once the one before was answered, so
-    this one is a late delivery of an event already done with (a Lambda redelivery)."""
+    this one is a late delivery of an event already done with (a Lambda redelivery).
+    A Create whose failed-create id was deleted already is one too, in the same
+    second as well."""
+    if request.request_type == "Create" and last.physical == FAILED_CREATE_PREFIX + request.identity.request_id:
+        return True
     return request.signed_at is not None and last.signed_at is not None and request.signed_at < last.signed_at
 
 

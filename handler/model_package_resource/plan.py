@@ -149,16 +149,22 @@ def _approvals(request: Request, info: ResourceInfo | None) -> tuple[str, str]:
     return history if history[1] == now else (history[1], now)
 
 
-def _may_be_rollback(request: Request, info: ResourceInfo | None) -> bool:
-    """Whether an Update declaring PendingManualApproval may be CloudFormation's
-    rollback (nothing in the event says so): its old and new properties swapped (the
-    record's history: Pending before, the old properties' value now), or Pending
-    declared already (no new declaration), or a history not known."""
+def _may_be_rollback(builder: _Builder, request: Request) -> bool:
+    """Whether PendingManualApproval declared for a decided package may be
+    CloudFormation's rollback (nothing in the event says so), or no new declaration:
+    the resource declared Pending on this package before (the rollback of a
+    replacement comes back so); the rollback of a replacement that failed; an Update
+    whose old and new are swapped against the record's history (Pending before, the
+    old properties' value now); or a history not known."""
+    info = builder.ownership.resources.get(builder.resource)
+    history = info.approvals if info is not None else None
+    mine = builder.ownership.entry(APPROVAL).manager(builder.resource)
+    if (mine is not None and mine.value == rules.PENDING) or (history is not None and history[1] == rules.PENDING):
+        return True
     if request.kind != "update":
         return request.kind == "replacement-rollback"
-    history = info.approvals if info is not None else None
     old = _declared_approval(request.baseline)
-    if history is None or rules.PENDING in (old, history[1]):
+    if history is None or old == rules.PENDING:
         return True
     return history == (rules.PENDING, old)
 
@@ -172,7 +178,7 @@ def _pending_approval(builder: _Builder, wanted: dict[Item, Any], request: Reque
     current = builder.live.get("ModelApprovalStatus")
     if wanted.get(APPROVAL) != rules.PENDING or current in (None, rules.PENDING):
         return
-    if not _may_be_rollback(request, builder.ownership.resources.get(builder.resource)):
+    if not _may_be_rollback(builder, request):
         raise _no_way_back(current)
     mine = builder.ownership.entry(APPROVAL).manager(builder.resource)
     del wanted[APPROVAL]

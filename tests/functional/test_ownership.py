@@ -53,7 +53,7 @@ class Stacks:
 
     def event(self, kind: str, stack: str, logical: str, properties: dict[str, Any] | None,
               old: dict[str, Any] | None = None, request_id: str | None = None,
-              signed: str | None = None) -> Outcome:
+              signed: str | None = None, physical: str = ARN) -> Outcome:
         """One event; `signed`: its ResponseURL's X-Amz-Date (HHMMSS on the URL's day)."""
         self.count += 1
         url = URL.replace("T000000Z", f"T{signed}Z") if signed else URL
@@ -66,7 +66,7 @@ class Stacks:
         if old is not None:
             event["OldResourceProperties"] = {"ServiceToken": "token", "ModelPackageArn": ARN, **old}
         if kind != "Create":
-            event["PhysicalResourceId"] = ARN
+            event["PhysicalResourceId"] = physical
         event["ResponseURL"] = url
         outcome = run(parse_request(event, url), Deadline.within(30), self.sagemaker.services(self.records))
         self.answers.append(outcome)
@@ -396,7 +396,9 @@ def test_pending_declared_again_is_refused_in_an_update_and_given_back_in_a_roll
     assert rollback.status == "SUCCESS" and stacks.live["ModelApprovalStatus"] == "Approved"
 
 
-def test_a_failed_create_delivered_again_after_its_delete_answers_failed_and_changes_nothing() -> None:
+@pytest.mark.parametrize("delete_signed", ["000003", "000002"])  # a second later, or in the same second
+def test_a_failed_create_delivered_again_after_its_delete_answers_failed_and_changes_nothing(
+        delete_signed: str) -> None:
     # GIVEN prod's Create failed on a conflict with cab, and CloudFormation deleted its failed-create id
     stacks = Stacks.on(package())
     stacks.event("Create", "cab", "Approve", {"CustomerMetadataProperties": {"ticket": "CAB-1"}}, signed="000001")
@@ -407,7 +409,7 @@ def test_a_failed_create_delivered_again_after_its_delete_answers_failed_and_cha
              "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/prod/1",
              "PhysicalResourceId": failed.physical_resource_id,
              "ResourceProperties": {"ServiceToken": "token", "ModelPackageArn": ARN, **prod}}
-    url = URL.replace("T000000Z", "T000003Z")
+    url = URL.replace("T000000Z", f"T{delete_signed}Z")
     assert run(parse_request({**event, "ResponseURL": url}, url), Deadline.within(30),
                stacks.sagemaker.services(stacks.records)).status == "SUCCESS"
     # AND cab left, so that no conflict remains
@@ -421,6 +423,24 @@ def test_a_failed_create_delivered_again_after_its_delete_answers_failed_and_cha
     assert again.status == "FAILED" and str(again.error).startswith("Superseded")
     assert len(stacks.sagemaker.requests) == sent
     assert "ticket" not in stacks.live["CustomerMetadataProperties"]
+
+
+def test_the_rollback_of_a_replacement_onto_a_package_approved_by_hand_is_not_refused() -> None:
+    # GIVEN a resource declaring Pending on churn/1 (approved by hand since), replaced onto churn/2
+    other = ARN.replace("/2", "/1")
+    stacks = Stacks(MemorySageMaker({ARN: package(), other: {**package(), "ModelPackageArn": other}}))
+    on_1 = {"ModelPackageArn": other, "ModelApprovalStatus": PENDING}
+    on_2 = {"ModelPackageArn": ARN, "ModelApprovalStatus": PENDING}
+    assert stacks.event("Create", "prod", "Approve", on_1, signed="000001").status == "SUCCESS"
+    stacks.sagemaker.packages[other]["ModelApprovalStatus"] = "Approved"
+    replaced = stacks.event("Update", "prod", "Approve", on_2, on_1, signed="000002", physical=other)
+    assert replaced.status == "SUCCESS" and replaced.physical_resource_id == ARN
+    # WHEN another resource fails and CloudFormation rolls it back (old and new swapped)
+    rollback = stacks.event("Update", "prod", "Approve", on_1, on_2, signed="000003")
+    # THEN it succeeds: the resource declared Pending on churn/1 before; the approval is left
+    assert rollback.status == "SUCCESS", rollback.error
+    assert stacks.sagemaker.packages[other]["ModelApprovalStatus"] == "Approved"
+    assert any("no way back" in w for w in rollback.warnings)
 
 
 def test_an_update_delivered_again_after_a_later_one_is_not_carried_out() -> None:
