@@ -31,7 +31,7 @@ def main() -> int:
     print("item holds what its last setter declares; no record names a resource as manager of what it does")
     print("not declare; once every stack is deleted, each package is as before the first and no record")
     print("names any resource)")
-    for key in ("lifecycle sequences run", "lifecycle events played", "events answered SUCCESS",
+    for key in ("lifecycle sequences run", "lifecycle events played", "lifecycle Creates and Updates answered SUCCESS",
                 "failed updates rolled back", "rollbacks refused (a key changed meanwhile)",
                 "events delivered twice (again)", "events delivered twice (at once)",
                 "events played with a fault armed", "faults injected (requests answered with a fault)",

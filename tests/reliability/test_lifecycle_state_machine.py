@@ -165,7 +165,7 @@ class ManyStacksOnePackage(RuleBasedStateMachine):
 
     def _after(self, played: Played) -> None:
         if played.status == "SUCCESS" and played.event["RequestType"] != "Delete":
-            stats.COUNTS["events answered SUCCESS"] += 1
+            stats.COUNTS["lifecycle Creates and Updates answered SUCCESS"] += 1
 
     # --- CloudFormation's events ------------------------------------------------------
 
