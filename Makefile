@@ -19,7 +19,7 @@ PYTHON313 := $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.1
 NO_PYTHON313 := python3.13 is needed (the Lambda's python): install it with 'pyenv install 3.13' or your OS's python3.13 package, and put it on PATH
 SAM_RUN := $(if $(PYTHON313),PATH="$(dir $(PYTHON313)):$$PATH" PYTHON313="$(PYTHON313)") SAM_CLI_TELEMETRY=0
 
-.PHONY: setup demo test lint typecheck templates docs build stackset bench coldpath fleet reliability fuzz clean python313
+.PHONY: setup demo test lint typecheck templates docs build stackset bench ab coldpath fleet reliability fuzz clean python313
 
 setup: $(STAMP)
 
@@ -89,6 +89,12 @@ test: python313 lint typecheck templates docs build
 FLOOR := .local/py313-floor
 bench: python313 $(STAMP) build $(FLOOR)/.installed
 	PYTHON313="$(PYTHON313)" FLOOR_PYTHON="$(FLOOR)/bin/python" $(BIN)/python bench/bench.py
+
+# Did a change cost cold-start time? The build against the same build with the handler's
+# code of AB_COMMIT, interleaved with the floor (bench/ab.py); AB_ARGS for --runs.
+ab: python313 $(STAMP) build $(FLOOR)/.installed
+	@test -n "$(AB_COMMIT)" || { echo "make ab AB_COMMIT=<commit>"; exit 2; }
+	PYTHON313="$(PYTHON313)" FLOOR_PYTHON="$(FLOOR)/bin/python" $(BIN)/python -m bench.ab $(AB_COMMIT) $(AB_ARGS)
 
 # What each candidate costs on the cold path, in the same Lambda setting (bench/coldpath.py).
 coldpath: python313 $(STAMP) build $(FLOOR)/.installed
