@@ -14,14 +14,13 @@ import argparse
 import io
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
-from bench.bench import FLOOR_PYTHON, _event_file, _seed, _spawn
+from bench.bench import FLOOR_PYTHON, _event_file, _seed, interleaved, lambda_environment
 from devkit.artifact import BUILD, LAMBDA_FLAGS, lambda_copy, python313, remove
 from devkit.receiver import ResponseReceiver
 from devkit.registry import LocalRegistry
@@ -66,35 +65,24 @@ def main() -> int:
         task_new, _ = lambda_copy(BUILD, work / "new")
         task_old, _ = lambda_copy(with_code_of(args.commit, work, interpreter), work / "old")
         arns = iter(_seed(registry, (args.runs + 1) * 2))
-        env = {"PATH": os.environ.get("PATH", ""), **registry.environment(), **receiver.environment(),
-               "POWERTOOLS_LOG_LEVEL": "INFO", "AWS_LAMBDA_FUNCTION_NAME": "model-package-resource",
-               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}
         cold_start = str(ROOT / "bench" / "cold_start.py")
         python = [str(floor_python), *LAMBDA_FLAGS]
-        variants = {
-            "floor": ([*python, cold_start, "floor"], {}),
-            "new": ([*python, cold_start, "ours"], {"HANDLER_DIR": str(task_new), "LAMBDA_TASK_ROOT": str(task_new)}),
-            "old": ([*python, cold_start, "ours"], {"HANDLER_DIR": str(task_old), "LAMBDA_TASK_ROOT": str(task_old)}),
+        variants: dict[str, tuple[str, list[str], dict[str, str]]] = {
+            "floor": ("floor: naive script", [*python, cold_start, "floor"], {}),
+            "new": ("this handler (the working tree's build)", [*python, cold_start, "ours"],
+                    {"HANDLER_DIR": str(task_new), "LAMBDA_TASK_ROOT": str(task_new)}),
+            "old": (f"this handler with the code of {args.commit}", [*python, cold_start, "ours"],
+                    {"HANDLER_DIR": str(task_old), "LAMBDA_TASK_ROOT": str(task_old)}),
         }
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        names = list(variants)
-        for round_ in range(args.runs + 1):  # interleaved; the first round warms the page cache and is dropped
-            shift = round_ % len(names)
-            for name in names[shift:] + names[:shift]:
-                command, extra = variants[name]
-                event = [] if name == "floor" else [_event_file(next(arns), receiver)]
-                wall, _ = _spawn([*command, *event], {**env, **extra}, name)
-                times[name].append(wall)
+        medians, _ = interleaved(variants, args.runs, lambda_environment(registry, receiver),
+                                 lambda: _event_file(next(arns), receiver), no_event=("floor",))
     finally:
         registry.stop()
         receiver.stop()
         remove(work)
-    medians = {name: statistics.median(t[1:]) * 1000 for name, t in times.items()}
     print(f"Cold Create as Lambda runs it, median of {args.runs}, interleaved")
-    labels = {"floor": "floor: naive script", "new": "this handler (the working tree's build)",
-              "old": f"this handler with the code of {args.commit}"}
-    for name in names:
-        print(f"  {labels[name]:<52}{medians[name]:8.1f} ms  x{medians[name] / medians['floor']:.3f} of the floor")
+    for name, (label, _, _) in variants.items():
+        print(f"  {label:<52}{medians[name]:8.1f} ms  x{medians[name] / medians['floor']:.3f} of the floor")
     print(f"  new over old: x{medians['new'] / medians['old']:.3f}")
     return 0
 

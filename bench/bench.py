@@ -105,6 +105,37 @@ def _machine(floor_python: Path) -> None:
     print(f"Lambda setting: Python {lambda_python}; dev venv: Python {platform.python_version()}; {versions}\n")
 
 
+def lambda_environment(registry: LocalRegistry, receiver: ResponseReceiver) -> dict[str, str]:
+    """A cold process's environment as Lambda gives it, pointed at the registry and receiver."""
+    return {"PATH": os.environ.get("PATH", ""), **registry.environment(), **receiver.environment(),
+            "POWERTOOLS_LOG_LEVEL": "INFO", "AWS_LAMBDA_FUNCTION_NAME": "model-package-resource",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}
+
+
+def interleaved(
+    variants: Mapping[str, tuple[str, list[str], Mapping[str, str]]], runs: int, env: Mapping[str, str],
+    event_file: Callable[[], str], no_event: tuple[str, ...] = (),
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each variant (label, command, extra environment) spawned `runs` + 1 times,
+    interleaved; the first round warms the page cache and is dropped. Each round
+    starts one variant later, so that every variant runs in every position (a fixed
+    order showed 25 ms position effects on this machine). A variant not in
+    `no_event` gets a fresh Create's event file. Median wall ms and peak RSS MB."""
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    rss: dict[str, list[float]] = {v: [] for v in variants}
+    names = list(variants)
+    for round_ in range(runs + 1):
+        shift = round_ % len(names)
+        for variant in names[shift:] + names[:shift]:
+            label, command, extra = variants[variant]
+            event = [] if variant in no_event else [event_file()]
+            wall, peak = _spawn([*command, *event], {**env, **extra}, label)
+            times[variant].append(wall)
+            rss[variant].append(peak)
+    return ({v: statistics.median(t[1:]) * 1000 for v, t in times.items()},
+            {v: statistics.median(r[1:]) for v, r in rss.items()})
+
+
 def _seed(registry: LocalRegistry, versions: int) -> list[str]:
     registry.reset()
     seed = Path(tempfile.mkdtemp()) / "seed.json"
@@ -193,9 +224,7 @@ def _lambda_cold_starts(registry: LocalRegistry, receiver: ResponseReceiver, run
         task_stackset = unpack_read_only(stackset_zip, work / "stackset" / "task")
         same_files = _files(task_stackset) == _files(task)
         arns = iter(_seed(registry, (runs + 1) * 7))  # one package per Create: 7 variants make one
-        env = {"PATH": os.environ.get("PATH", ""), **registry.environment(), **receiver.environment(),
-               "POWERTOOLS_LOG_LEVEL": "INFO", "LAMBDA_TASK_ROOT": str(task),
-               "AWS_LAMBDA_FUNCTION_NAME": "model-package-resource", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}
+        env = {**lambda_environment(registry, receiver), "LAMBDA_TASK_ROOT": str(task)}
         cold_start = str(ROOT / "bench" / "cold_start.py")
         python = [str(floor_python), *LAMBDA_FLAGS]
         variants: dict[str, tuple[str, list[str], dict[str, str]]] = {
@@ -216,21 +245,8 @@ def _lambda_cold_starts(registry: LocalRegistry, receiver: ResponseReceiver, run
             "stackset": ("the StackSet artifact (make stackset's zip): Create", [*python, cold_start, "ours"],
                          {"HANDLER_DIR": str(task_stackset)}),
         }
-        times: dict[str, list[float]] = {v: [] for v in variants}
-        rss: dict[str, list[float]] = {v: [] for v in variants}
-        names = list(variants)
-        for round_ in range(runs + 1):  # interleaved; the first round warms the page cache and is dropped
-            # Each round starts one variant later, so that every variant runs in every
-            # position (a fixed order showed 25 ms position effects on this machine).
-            shift = round_ % len(names)
-            for variant in names[shift:] + names[:shift]:
-                label, command, extra = variants[variant]
-                event = [] if variant in ("python", "floor") else [_event_file(next(arns), receiver)]
-                wall, peak = _spawn([*command, *event], {**env, **extra}, label)
-                times[variant].append(wall)
-                rss[variant].append(peak)
-        medians = {v: statistics.median(t[1:]) * 1000 for v, t in times.items()}
-        peaks = {v: statistics.median(r[1:]) for v, r in rss.items()}
+        medians, peaks = interleaved(variants, runs, env, lambda: _event_file(next(arns), receiver),
+                                     no_event=("python", "floor"))
         stackset_zip_size = stackset_zip.stat().st_size
     finally:
         remove(work)

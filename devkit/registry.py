@@ -71,6 +71,10 @@ class Fault:
     def applies(self, request: wire.Request) -> bool:
         if self.kind in wire.ERRORS and request.protocol not in wire.ERRORS[self.kind]:
             return False
+        return self.matches(request)
+
+    def matches(self, request: wire.Request) -> bool:
+        """Whether `request` is of the fault's operation (or service, or any)."""
         return self.operation in ("*", request.operation, f"{request.service}:*",
                                   f"{request.service}:{request.operation}")
 

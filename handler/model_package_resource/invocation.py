@@ -174,8 +174,9 @@ def _attempt(
     live = gateway.describe() if releasing else gateway.describe_ready()
     now = time.time()
     if live is None or package_status(live) == "Deleting":
-        _forget(txn, record, identity.resource, _answer(request, "SUCCESS", physical), now, progress)
-        return _answer(request, "SUCCESS", physical)  # nothing left to give back
+        answer = _answer(request, "SUCCESS", physical)  # nothing left to give back
+        _forget(txn, record, identity.resource, answer, now, progress)
+        return answer
     base = record.ownership
     if record.lease is not None:
         base = settle(base, record.lease, live)  # an earlier event's intent, never confirmed

@@ -28,6 +28,7 @@ from .ownership import (
     Entry,
     Item,
     Left,
+    Manager,
     Ownership,
     ResourceInfo,
     holds,
@@ -149,7 +150,7 @@ def _approvals(request: Request, info: ResourceInfo | None) -> tuple[str, str]:
     return history if history[1] == now else (history[1], now)
 
 
-def _may_be_rollback(builder: _Builder, request: Request) -> bool:
+def _may_be_rollback(builder: _Builder, request: Request, mine: Manager | None) -> bool:
     """Whether PendingManualApproval declared for a decided package may be
     CloudFormation's rollback (nothing in the event says so), or no new declaration:
     the resource declared Pending on this package before (the rollback of a
@@ -158,7 +159,6 @@ def _may_be_rollback(builder: _Builder, request: Request) -> bool:
     old properties' value now); or a history not known."""
     info = builder.ownership.resources.get(builder.resource)
     history = info.approvals if info is not None else None
-    mine = builder.ownership.entry(APPROVAL).manager(builder.resource)
     if (mine is not None and mine.value == rules.PENDING) or (history is not None and history[1] == rules.PENDING):
         return True
     if request.kind != "update":
@@ -178,9 +178,9 @@ def _pending_approval(builder: _Builder, wanted: dict[Item, Any], request: Reque
     current = builder.live.get("ModelApprovalStatus")
     if wanted.get(APPROVAL) != rules.PENDING or current in (None, rules.PENDING):
         return
-    if not _may_be_rollback(builder, request):
-        raise _no_way_back(current)
     mine = builder.ownership.entry(APPROVAL).manager(builder.resource)
+    if not _may_be_rollback(builder, request, mine):
+        raise _no_way_back(current)
     del wanted[APPROVAL]
     if mine is not None and mine.value != rules.PENDING:
         # Left below: given back as the ownership rules say; another manager keeps it.

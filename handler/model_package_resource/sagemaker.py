@@ -125,8 +125,9 @@ class SageMakerGateway:
             return False
         named = match["subject"] or match["object"]
         package = self.package
-        names = {package.arn, f"{package.name}/{package.version}" if package.version else package.name}
-        return named is None or named.rstrip(".").lower() in {name.lower() for name in names}
+        names = {package.arn.lower(), f"{package.name}/{package.version}".lower() if package.version
+                 else package.name.lower()}
+        return named is None or named.rstrip(".").lower() in names
 
     def _domain_error(
         self, operation: str, error: BaseException, request: Mapping[str, Any] | None = None

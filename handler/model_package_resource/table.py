@@ -62,7 +62,7 @@ class RecordTable:
     def read(self, package: str, resource: str | None = None, *, final: bool = False) -> Record:
         """The package's record (version 0 when there is none), with the resource's
         record of the earlier format, if any: one strongly consistent read."""
-        keys = [_key(PACKAGE_RECORD, package)] + ([_key(resource, package)] if resource else [])
+        keys = [_record_key(package)] + ([_key(resource, package)] if resource else [])
         items: list[Mapping[str, Any]] = []
         request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
         for _ in range(UNPROCESSED_ROUNDS):
@@ -108,7 +108,7 @@ class RecordTable:
         write of an event (no revert can follow it), which may use the time kept for one."""
         version = record.version + 1
         item: dict[str, Any] = {
-            **_key(PACKAGE_RECORD, record.package),
+            **_record_key(record.package),
             "Format": {"N": str(FORMAT)},
             "Version": {"N": str(version)},
             "Writer": {"S": writer},
@@ -209,10 +209,13 @@ class RecordTable:
 
 
 def _key(resource: str, package: str) -> dict[str, Any]:
-    """A package's record under its ARN in lower case; a record of the earlier format
-    (one per resource) under the ARN as that resource declared it."""
-    return {"ResourceKey": {"S": resource}, "ModelPackageArn": {"S": package.lower() if resource == PACKAGE_RECORD
-                                                                else package}}
+    """A record of the earlier format: under the ARN as its resource declared it."""
+    return {"ResourceKey": {"S": resource}, "ModelPackageArn": {"S": package}}
+
+
+def _record_key(package: str) -> dict[str, Any]:
+    """A package's record: under its ARN in lower case."""
+    return _key(PACKAGE_RECORD, package.lower())
 
 
 def _expecting(version: int) -> dict[str, Any]:

@@ -36,16 +36,19 @@ class OnCalls(Fault):
         return f"OnCalls({self.operation!r}, {self.script!r})"
 
     def applies(self, request: Any) -> bool:  # called under the registry's lock
-        if self.operation not in ("*", request.operation, f"{request.service}:*",
-                                  f"{request.service}:{request.operation}"):
+        if not self.matches(request):
             return False
         self.seen += 1
-        kind = self.script.get(self.seen)
+        kind = self.kind_for(self.seen, request.params)
         if kind is None:
             return False
         self.kind = kind
         self.fired += 1
         return True
+
+    def kind_for(self, number: int, params: Mapping[str, Any]) -> str | None:
+        """The fault kind for the `number`-th matching request, or None: let it through."""
+        return self.script.get(number)
 
 
 class OnRequests(OnCalls):
@@ -60,17 +63,8 @@ class OnRequests(OnCalls):
     def __repr__(self) -> str:
         return f"OnRequests({self.operation!r})"
 
-    def applies(self, request: Any) -> bool:  # called under the registry's lock
-        if self.operation not in ("*", request.operation, f"{request.service}:*",
-                                  f"{request.service}:{request.operation}"):
-            return False
-        self.seen += 1
-        kind = self.rule(self.seen, request.params)
-        if kind is None:
-            return False
-        self.kind = kind
-        self.fired += 1
-        return True
+    def kind_for(self, number: int, params: Mapping[str, Any]) -> str | None:
+        return self.rule(number, params)
 
 
 def fired(fault: Fault, times: int) -> int:
