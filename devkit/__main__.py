@@ -138,7 +138,7 @@ def _invoke(path: Path, seed: str | None, port: int, cold: bool) -> int:
     receiver = ResponseReceiver().start()
     try:
         registry.seed(Path(seed) if seed else DEFAULT_SEED)
-        from model_package_resource.watch import is_eventbridge
+        from model_package_resource.request import is_eventbridge
 
         if is_eventbridge(event):
             return _invoke_eventbridge(event, registry, receiver, cold)
@@ -203,8 +203,7 @@ def _load_event(path: Path) -> dict[str, Any]:
     except SeedError as error:
         raise ScenarioError(str(error)) from None
     # The handler's own rule of what each request type carries (request.py), with the file named.
-    from model_package_resource.request import REQUEST_TYPES, REQUIRED_FIELDS
-    from model_package_resource.watch import is_eventbridge
+    from model_package_resource.request import REQUEST_TYPES, REQUIRED_FIELDS, is_eventbridge
 
     if is_eventbridge(event):
         return event  # the handler validates it, and logs what it ignores

@@ -18,11 +18,10 @@ from model_package_resource import metrics, timing
 from model_package_resource.errors import ResourceError, TimedOut
 from model_package_resource.invocation import Outcome, Services, default_services, run
 from model_package_resource.logs import logger
-from model_package_resource.request import Identity, Request, identify, parse_request
+from model_package_resource.request import Identity, Request, identify, is_eventbridge, parse_request
 from model_package_resource.response import build_body, reason_for
 from model_package_resource.response_url import ALLOWED_HOSTS_VARIABLE, parse_allowed_hosts, response_url_refusal
 from model_package_resource.sender import put_response
-from model_package_resource.watch import check_drift, is_eventbridge
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -91,6 +90,8 @@ def _check_drift(
 ) -> dict[str, Any]:
     """An EventBridge event: checked for drift within the Lambda's time, never
     raising (EventBridge would invoke again), never answering CloudFormation."""
+    from model_package_resource.watch import check_drift  # only here: a CloudFormation event's cold start skips it
+
     remaining = _remaining_seconds(context)
     deadline = timing.Deadline.within(max(remaining - timing.reserve_for(remaining), 0.0))
     try:

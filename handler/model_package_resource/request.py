@@ -95,6 +95,12 @@ class Request:
         return self.identity.stack_id.split(":")[-1].split("/")[1] if "/" in self.identity.stack_id else ""
 
 
+def is_eventbridge(event: Mapping[str, Any]) -> bool:
+    """An EventBridge event, not CloudFormation's: no RequestType, and EventBridge's
+    own envelope (detail-type, source). Such events go to watch.py."""
+    return "RequestType" not in event and ("detail-type" in event or "source" in event)
+
+
 def identify(event: Mapping[str, Any]) -> Identity:
     def text(name: str) -> str:
         value = event.get(name)

@@ -73,12 +73,6 @@ class Watcher:
         return resource_parts(f"{self.identity.stack_id}|")[1]
 
 
-def is_eventbridge(event: Mapping[str, Any]) -> bool:
-    """An EventBridge event, not CloudFormation's: no RequestType, and EventBridge's
-    own envelope (detail-type, source)."""
-    return "RequestType" not in event and ("detail-type" in event or "source" in event)
-
-
 def parse_state_change(event: Mapping[str, Any]) -> StateChange:
     """SageMaker's event, validated: its source and detail-type, a model package ARN
     in detail.ModelPackageArn, and the event's account the package's (SageMaker
